@@ -1,0 +1,13 @@
+export {
+  HASH_ALGORITHMS,
+  isHashAlgorithm,
+  digestLength,
+  createHasher,
+  hashBytes,
+  constantTimeEqual,
+  rootDigest,
+  formatArtifactDigest,
+  isArtifactDigest,
+} from './hashers.js';
+
+export type { HashAlgorithm, StreamingHasher, ArtifactDigest } from './hashers.js';

@@ -1,0 +1,233 @@
+/**
+ * The one catalog of error codes: code → kind → HTTP status → CLI exit code → docs entry.
+ * `docs/errors.md` is checked against this table by `test/errors/catalog.test.ts`.
+ *
+ * Exit codes (DESIGN.md §5): 0 success · 1 verification or policy denied ·
+ * 2 usage or unreadable input · 3 environment/infrastructure failure.
+ */
+
+export type ErrorKind = 'usage' | 'validation' | 'verification' | 'infra' | 'internal';
+
+export interface CatalogEntry {
+  readonly kind: ErrorKind;
+  /** One line: what went wrong, in general terms. */
+  readonly summary: string;
+  /** What the user can do about it. */
+  readonly hint: string;
+}
+
+const entry =
+  <K extends ErrorKind>(kind: K) =>
+  (summary: string, hint: string) => ({ kind, summary, hint });
+const usage = entry('usage');
+const invalid = entry('validation');
+const denied = entry('verification');
+const infra = entry('infra');
+
+export const ERROR_CATALOG = {
+  // ── usage and unreadable input (exit 2) ───────────────────────────────────────────
+  USAGE: usage('The command line is not valid.', 'Run the command with --help to see its options.'),
+  INPUT_NOT_FOUND: usage(
+    'A path given on the command line does not exist.',
+    'Check the path; relative paths are resolved against the current directory.',
+  ),
+  INPUT_UNREADABLE: usage(
+    'A file or directory could not be read.',
+    'Check its permissions and that it is a regular file or directory.',
+  ),
+  INPUT_TOO_LARGE: usage(
+    'An input file is larger than Cairn accepts for its kind.',
+    'Signature bundles, keys and certificates are small; make sure the right file was given.',
+  ),
+  OUTPUT_UNWRITABLE: usage(
+    'An output file could not be written.',
+    'Check that the directory exists and is writable; nothing was left half-written.',
+  ),
+  OUTPUT_EXISTS: usage(
+    'The output file already exists.',
+    'Choose another path or pass --force to replace it.',
+  ),
+  MODEL_EMPTY: usage(
+    'The model has no files to sign after exclusions.',
+    'An empty model cannot be signed (OMS v1.0 §6.1); check --ignore-paths and the model path.',
+  ),
+  MODEL_SYMLINK: usage(
+    'The model contains a symbolic link and symlinks are not allowed.',
+    'Replace the link with the file, exclude it with --ignore-paths, or pass --allow-symlinks.',
+  ),
+  MODEL_SYMLINK_ESCAPE: usage(
+    'A symbolic link in the model points outside the model directory.',
+    'Links may only point inside the model root; copy the target into the model instead.',
+  ),
+  MODEL_SPECIAL_FILE: usage(
+    'The model contains something that is neither a regular file nor a directory.',
+    'Remove sockets, FIFOs, devices and broken links from the model, or exclude them.',
+  ),
+  MODEL_NAME_INVALID: usage(
+    'A file name in the model cannot be represented safely in a manifest.',
+    'Rename files whose names are not valid UTF-8 or contain backslashes or control characters.',
+  ),
+  MODEL_NAME_COLLISION: usage(
+    'Two files in the model have names that are equal after Unicode normalisation.',
+    'Rename one of them; look-alike names are refused because they can hide a substitution.',
+  ),
+  MODEL_CHANGED_DURING_HASH: usage(
+    'A file changed while it was being hashed.',
+    'Stop whatever is writing to the model and run the command again.',
+  ),
+  KEY_MALFORMED: usage(
+    'The key file is not a PEM key Cairn can read.',
+    'Private keys are PKCS#8 or SEC1 PEM; public keys are SubjectPublicKeyInfo PEM.',
+  ),
+  KEY_UNSUPPORTED: usage(
+    'The key type or curve is not supported.',
+    'Use ECDSA P-256, P-384, P-521 or Ed25519 (`cairn keygen --type …`).',
+  ),
+  KEY_PASSPHRASE_REQUIRED: usage(
+    'The private key is encrypted and no passphrase was provided.',
+    'Set CAIRN_KEY_PASSPHRASE or pass --passphrase-file FILE (never on the command line).',
+  ),
+  KEY_PASSPHRASE_WRONG: usage(
+    'The passphrase does not decrypt the private key.',
+    'Check the passphrase in CAIRN_KEY_PASSPHRASE or the --passphrase-file.',
+  ),
+  CERT_MALFORMED: usage(
+    'A certificate file is not a PEM or DER X.509 certificate.',
+    'Give PEM files with one or more `-----BEGIN CERTIFICATE-----` blocks.',
+  ),
+  CERT_KEY_MISMATCH: usage(
+    "The signing certificate's public key is not the private key's public key.",
+    'Pass the certificate that was issued for this private key.',
+  ),
+  // ── malformed signature bundles (exit 2: the input cannot be read as a bundle) ────────
+  BUNDLE_MALFORMED: invalid(
+    'The signature file is not valid JSON.',
+    'Check that the file is an OMS signature (a Sigstore bundle) and was not truncated.',
+  ),
+  BUNDLE_TOO_LARGE: invalid(
+    'The signature file is larger than the limit.',
+    'Real OMS bundles are kilobytes to a few megabytes; make sure the right file was given.',
+  ),
+  BUNDLE_TOO_DEEP: invalid(
+    'The signature file nests JSON deeper than the limit.',
+    'The file is not an OMS bundle; it may be hostile.',
+  ),
+  BUNDLE_INVALID: invalid(
+    'The signature file does not have the structure of a Sigstore bundle.',
+    'Every bad field is listed; regenerate the signature with `cairn sign`.',
+  ),
+  // ── verification denied (exit 1) ─────────────────────────────────────────────────
+  MEDIA_TYPE_UNSUPPORTED: denied(
+    'The bundle media type is not one Cairn verifies.',
+    'OMS v1.0 signatures use application/vnd.dev.sigstore.bundle.v0.3+json.',
+  ),
+  PAYLOAD_TYPE_MISMATCH: denied(
+    'The DSSE payload type is not the in-toto type.',
+    'OMS signatures carry application/vnd.in-toto+json; a different type may be a confusion attack.',
+  ),
+  SIGNATURE_INVALID: denied(
+    'The signature does not verify over the payload.',
+    'The payload was changed after signing, or it was signed by another key.',
+  ),
+  KEY_MISMATCH: denied(
+    'The bundle names a different public key than the one given.',
+    'Verify with the public key of the signer, or ask who signed this model.',
+  ),
+  VERIFICATION_MATERIAL_MISMATCH: denied(
+    'The bundle carries a different kind of verification material than the mode asked for.',
+    'Use --public-key for key bundles, --certificate-chain for certificate bundles and --identity for keyless ones.',
+  ),
+  ALGORITHM_UNSUPPORTED: denied(
+    'The signature algorithm or key type is not allowed.',
+    'Cairn accepts ECDSA P-256/P-384/P-521 with their matching hash, and Ed25519.',
+  ),
+  CERT_CHAIN_INVALID: denied(
+    'The signing certificate does not chain to a trusted root.',
+    'Pass the root (and any intermediates) that issued the signing certificate with --certificate-chain.',
+  ),
+  CERT_USAGE_INVALID: denied(
+    'The signing certificate is not allowed to sign code or data.',
+    'The leaf needs keyUsage digitalSignature or extendedKeyUsage codeSigning.',
+  ),
+  IDENTITY_MISMATCH: denied(
+    'The signing identity is not the expected one.',
+    'Check --identity and --identity-provider against who signed the model.',
+  ),
+  TLOG_INVALID: denied(
+    'The transparency-log evidence in the bundle does not verify.',
+    'The bundle was altered or was not logged by the trusted log.',
+  ),
+  STATEMENT_INVALID: denied(
+    'The payload is not an in-toto Statement v1.',
+    'The signature payload must be an in-toto Statement v1 JSON document.',
+  ),
+  PREDICATE_TYPE_MISMATCH: denied(
+    'The statement predicate type is not an OMS signature.',
+    'Expected https://model_signing/signature/v1.0; this may be an attestation, not a signature.',
+  ),
+  SUBJECT_INVALID: denied(
+    'The statement must have exactly one subject with a sha256 digest.',
+    'The bundle was not produced by an OMS signer.',
+  ),
+  SUBJECT_DIGEST_MISMATCH: denied(
+    'The subject digest does not match the resources listed in the manifest.',
+    'The manifest is inconsistent; the signature cannot be trusted.',
+  ),
+  MANIFEST_INVALID: denied(
+    'The signed manifest contains an unsafe or malformed resource.',
+    'Resource names must be relative, `/`-separated, without `..`, backslashes or control characters, and unique.',
+  ),
+  SERIALIZATION_UNSUPPORTED: denied(
+    'The manifest was made with a hashing method Cairn does not know.',
+    'Supported: files or shards with sha256, blake2b or blake3.',
+  ),
+  MODEL_MISMATCH: denied(
+    'The model on disk does not match the signed manifest.',
+    'Each extra, missing or changed file is listed; restore the approved files or re-sign on purpose.',
+  ),
+  // ── environment and infrastructure (exit 3) ──────────────────────────────────────
+  TRUST_ROOT_UNAVAILABLE: infra(
+    'The trust material needed for this verification is not available offline.',
+    'Keyless verification needs the Sigstore trusted root; see docs/errors.md for what works offline.',
+  ),
+  WORKER_FAILED: infra(
+    'A hashing worker thread failed.',
+    'Run again; if it persists, report it with the output of --json.',
+  ),
+  INTERNAL: entry('internal')(
+    'An unexpected internal error.',
+    'This is a bug in Cairn; please report it with the command that triggered it.',
+  ),
+} as const satisfies Record<string, CatalogEntry>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOG;
+
+/** Exit codes by kind (DESIGN.md §5). */
+export function exitCodeForKind(kind: ErrorKind): 1 | 2 | 3 {
+  switch (kind) {
+    case 'verification':
+      return 1;
+    case 'usage':
+    case 'validation':
+      return 2;
+    case 'infra':
+    case 'internal':
+      return 3;
+  }
+}
+
+/** HTTP statuses by kind, for the server to come. */
+export function httpStatusForKind(kind: ErrorKind): 400 | 403 | 422 | 500 | 503 {
+  switch (kind) {
+    case 'usage':
+      return 400;
+    case 'validation':
+      return 422;
+    case 'verification':
+      return 403;
+    case 'infra':
+      return 503;
+    case 'internal':
+      return 500;
+  }
+}

@@ -1,0 +1,14 @@
+export { ERROR_CATALOG, exitCodeForKind, httpStatusForKind } from './catalog.js';
+export {
+  CairnError,
+  UsageError,
+  ValidationError,
+  VerificationError,
+  InfraError,
+  isCairnError,
+  toCairnError,
+} from './cairn-error.js';
+export { fromFsError } from './fs.js';
+
+export type { CatalogEntry, ErrorCode, ErrorKind } from './catalog.js';
+export type { CairnErrorOptions } from './cairn-error.js';

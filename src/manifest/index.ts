@@ -1,0 +1,29 @@
+export {
+  GIT_PATHS,
+  DEFAULT_SIGNATURE_NAME,
+  DEFAULT_ATTESTATIONS_NAME,
+  compareCodePoints,
+  comparePaths,
+  compareResourceKeys,
+  sortResources,
+  pathProblem,
+  parseResourceName,
+  shardName,
+  roleForPath,
+} from './names.js';
+export { manifestRootDigest, compareManifests } from './compare.js';
+export { hashModel } from './hash-model.js';
+
+export type {
+  SerializationMethod,
+  Serialization,
+  ResourceRole,
+  ShardRange,
+  Resource,
+  Manifest,
+  HashProgress,
+  HashModelOptions,
+  DigestMismatch,
+  ManifestDiff,
+} from './types.js';
+export type { ResourceKey } from './names.js';
