@@ -1,0 +1,3 @@
+export { KEY_TYPES } from './types.js';
+
+export type { KeyType, Signer } from './types.js';
