@@ -1,0 +1,375 @@
+import { resolve } from 'node:path';
+import { isHashAlgorithm, type HashAlgorithm } from '../digest/index.js';
+import { UsageError } from '../errors/index.js';
+import {
+  KEY_TYPES,
+  fileSigner,
+  generateKeyPair,
+  loadEmbeddedTrustedRoot,
+  loadPrivateKey,
+  loadPublicKey,
+  parseCertificates,
+  publicKeyHint,
+  type KeyType,
+  type Signer,
+} from '../keys/index.js';
+import {
+  MAX_CERT_BYTES,
+  MAX_KEY_BYTES,
+  digestModel,
+  inspectSignature,
+  readSmallFile,
+  signModel,
+  verifyModel,
+  writeFileAtomic,
+} from '../model/index.js';
+import type { VerificationTrust } from '../verify/index.js';
+import {
+  PASSPHRASE_ENV,
+  modelRelativeIgnorePaths,
+  parsePositiveInt,
+  readPassphrase,
+} from './inputs.js';
+import { note, printJson, progressReporter, say, type Io } from './output.js';
+
+/** Flags every model-reading command shares, with the reference's names. */
+export interface ScopeFlags {
+  readonly ignorePaths?: string[];
+  readonly ignoreGitPaths: boolean;
+  readonly allowSymlinks?: boolean;
+  readonly json?: boolean;
+}
+
+export interface HashFlags {
+  readonly hash?: string;
+  readonly shardSize?: string;
+}
+
+function scope(io: Io, model: string, flags: ScopeFlags) {
+  return {
+    ignorePaths: modelRelativeIgnorePaths(io, model, flags.ignorePaths ?? []),
+    ignoreGitPaths: flags.ignoreGitPaths,
+    allowSymlinks: flags.allowSymlinks ?? false,
+  };
+}
+
+function hashing(flags: HashFlags): { hashType: HashAlgorithm; shardSize?: number } {
+  const hashType = flags.hash ?? 'sha256';
+  if (!isHashAlgorithm(hashType)) {
+    throw new UsageError(
+      'USAGE',
+      `--hash must be sha256, blake2b or blake3, got ${JSON.stringify(hashType)}`,
+    );
+  }
+  return flags.shardSize === undefined
+    ? { hashType }
+    : { hashType, shardSize: parsePositiveInt(flags.shardSize, '--shard-size') };
+}
+
+// ── keygen ──────────────────────────────────────────────────────────────────────────────
+
+export interface KeygenFlags {
+  readonly type: string;
+  readonly out: string;
+  readonly encrypt?: boolean;
+  readonly passphraseFile?: string;
+  readonly force?: boolean;
+  readonly json?: boolean;
+}
+
+export function keygenCommand(io: Io, flags: KeygenFlags): number {
+  if (!(KEY_TYPES as readonly string[]).includes(flags.type)) {
+    throw new UsageError(
+      'USAGE',
+      `--type must be one of ${KEY_TYPES.join(', ')}, got ${JSON.stringify(flags.type)}`,
+    );
+  }
+  const type = flags.type as KeyType;
+  const wantsEncryption = flags.encrypt === true || flags.passphraseFile !== undefined;
+  const passphrase = wantsEncryption ? readPassphrase(io, flags.passphraseFile) : undefined;
+  if (wantsEncryption && passphrase === undefined) {
+    throw new UsageError('KEY_PASSPHRASE_REQUIRED', '--encrypt needs a passphrase', {
+      hint: `Set ${PASSPHRASE_ENV} or pass --passphrase-file FILE.`,
+    });
+  }
+  const privatePath = resolve(io.cwd, flags.out);
+  const publicPath = `${privatePath}.pub`;
+  const pair = generateKeyPair(type, passphrase);
+  const overwrite = flags.force ?? false;
+  // Public key first: if it cannot be written, no private key is left without its public half.
+  writeFileAtomic(publicPath, Buffer.from(pair.publicKeyPem), { overwrite, mode: 0o644 });
+  writeFileAtomic(privatePath, Buffer.from(pair.privateKeyPem), { overwrite, mode: 0o600 });
+  const hint = publicKeyHint(loadPublicKey(pair.publicKeyPem));
+  if (flags.json) {
+    printJson(io, {
+      ok: true,
+      type,
+      privateKey: privatePath,
+      publicKey: publicPath,
+      encrypted: passphrase !== undefined,
+      hint,
+    });
+  } else {
+    say(
+      io,
+      `Wrote ${type} private key ${privatePath}${passphrase === undefined ? ' (unencrypted)' : ' (encrypted)'}`,
+    );
+    say(io, `Wrote public key ${publicPath} (hint ${hint})`);
+    if (passphrase === undefined) {
+      note(
+        io,
+        `warning: the private key is not encrypted; use --encrypt with ${PASSPHRASE_ENV} or --passphrase-file to protect it at rest`,
+      );
+    }
+  }
+  return 0;
+}
+
+// ── digest ──────────────────────────────────────────────────────────────────────────────
+
+export interface DigestFlags extends ScopeFlags, HashFlags {
+  readonly manifest?: boolean;
+}
+
+export async function digestCommand(io: Io, model: string, flags: DigestFlags): Promise<number> {
+  const progress = progressReporter(io, !flags.json, 'hashing');
+  try {
+    const result = await digestModel(resolve(io.cwd, model), {
+      ...scope(io, model, flags),
+      ...hashing(flags),
+      ...(progress.onProgress === undefined ? {} : { onProgress: progress.onProgress }),
+    });
+    progress.stop();
+    const m = result.manifest;
+    if (flags.json) {
+      printJson(io, {
+        ok: true,
+        digest: result.digest,
+        modelName: m.modelName,
+        serialization: m.serialization,
+        resourceCount: m.resources.length,
+        ...(flags.manifest
+          ? {
+              resources: m.resources.map((r) => ({
+                name: r.name,
+                algorithm: r.algorithm,
+                digest: r.digest.toString('hex'),
+                size: r.size,
+                role: r.role,
+              })),
+            }
+          : {}),
+      });
+    } else {
+      say(io, result.digest);
+      if (flags.manifest) {
+        for (const r of m.resources) {
+          say(
+            io,
+            `${r.digest.toString('hex')}  ${String(r.size ?? '').padStart(12)}  ${r.role.padEnd(15)}  ${r.name}`,
+          );
+        }
+      }
+    }
+    return 0;
+  } finally {
+    progress.stop();
+  }
+}
+
+// ── sign ────────────────────────────────────────────────────────────────────────────────
+
+export interface SignFlags extends ScopeFlags, HashFlags {
+  readonly privateKey: string;
+  readonly signature?: string;
+  readonly certificate?: string;
+  readonly certificateChain?: string[];
+  readonly passphraseFile?: string;
+  readonly force?: boolean;
+}
+
+export async function signCommand(io: Io, model: string, flags: SignFlags): Promise<number> {
+  const signer = loadSigner(io, flags);
+  const progress = progressReporter(io, !flags.json, 'hashing');
+  try {
+    const result = await signModel(resolve(io.cwd, model), {
+      signer,
+      ...scope(io, model, flags),
+      ...hashing(flags),
+      ...(flags.signature === undefined ? {} : { signaturePath: resolve(io.cwd, flags.signature) }),
+      overwrite: flags.force ?? false,
+      ...(progress.onProgress === undefined ? {} : { onProgress: progress.onProgress }),
+    });
+    progress.stop();
+    if (flags.json) {
+      printJson(io, {
+        ok: true,
+        digest: result.digest,
+        signature: result.signaturePath,
+        modelName: result.manifest.modelName,
+        resourceCount: result.manifest.resources.length,
+        signer: signerSummary(signer),
+      });
+    } else {
+      say(io, `Signed ${result.manifest.resources.length} resources: ${result.digest}`);
+      say(io, `Signature written to ${result.signaturePath}`);
+    }
+    return 0;
+  } finally {
+    progress.stop();
+  }
+}
+
+function loadSigner(io: Io, flags: SignFlags): Signer {
+  const keyPath = resolve(io.cwd, flags.privateKey);
+  const pem = readSmallFile(keyPath, MAX_KEY_BYTES, 'Private key').toString('utf8');
+  const passphrase = readPassphrase(io, flags.passphraseFile);
+  const key = loadPrivateKey(pem, passphrase);
+  if (flags.certificateChain !== undefined && flags.certificate === undefined) {
+    throw new UsageError(
+      'USAGE',
+      '--certificate-chain needs --certificate (the signing certificate)',
+    );
+  }
+  if (flags.certificate === undefined) return fileSigner(key);
+  const leaf = readCertificates(io, [flags.certificate]);
+  const chain = readCertificates(io, flags.certificateChain ?? []);
+  return fileSigner(key, { certificateChain: [...leaf, ...chain] });
+}
+
+function signerSummary(signer: Signer): Record<string, unknown> {
+  const leaf = signer.certificateChain?.[0];
+  return leaf === undefined
+    ? { kind: 'key', keyType: signer.keyType, hint: publicKeyHint(signer.publicKey) }
+    : { kind: 'certificate', keyType: signer.keyType, subject: leaf.subject, issuer: leaf.issuer };
+}
+
+function readCertificates(io: Io, paths: readonly string[]) {
+  return paths.flatMap((p) =>
+    parseCertificates(readSmallFile(resolve(io.cwd, p), MAX_CERT_BYTES, 'Certificate file')),
+  );
+}
+
+// ── verify ──────────────────────────────────────────────────────────────────────────────
+
+export interface VerifyFlags extends ScopeFlags {
+  readonly signature?: string;
+  readonly publicKey?: string;
+  readonly certificateChain?: string[];
+  readonly identity?: string;
+  readonly identityProvider?: string;
+  readonly ignoreUnsignedFiles?: boolean;
+}
+
+export async function verifyCommand(io: Io, model: string, flags: VerifyFlags): Promise<number> {
+  const trust = trustFrom(io, flags);
+  const progress = progressReporter(io, !flags.json, 'verifying');
+  try {
+    const result = await verifyModel(resolve(io.cwd, model), {
+      trust,
+      ...scope(io, model, flags),
+      ...(flags.signature === undefined ? {} : { signaturePath: resolve(io.cwd, flags.signature) }),
+      ignoreUnsignedFiles: flags.ignoreUnsignedFiles ?? false,
+      ...(progress.onProgress === undefined ? {} : { onProgress: progress.onProgress }),
+    });
+    progress.stop();
+    if (flags.json) {
+      printJson(io, { ok: true, ...result });
+    } else {
+      for (const w of result.warnings) note(io, `warning: ${w}`);
+      say(io, 'Verification succeeded');
+      say(io, `  digest:    ${result.digest}`);
+      say(io, `  signer:    ${describeSigner(result.signer)}`);
+      say(
+        io,
+        `  resources: ${result.resourcesChecked} checked (${result.serialization.method}/${result.serialization.hashType})`,
+      );
+    }
+    return 0;
+  } finally {
+    progress.stop();
+  }
+}
+
+function trustFrom(io: Io, flags: VerifyFlags): VerificationTrust {
+  const modes = [
+    flags.publicKey !== undefined,
+    flags.certificateChain !== undefined,
+    flags.identity !== undefined || flags.identityProvider !== undefined,
+  ].filter(Boolean).length;
+  if (modes !== 1) {
+    throw new UsageError(
+      'USAGE',
+      'Give exactly one of --public-key, --certificate-chain, or --identity with --identity-provider',
+    );
+  }
+  if (flags.publicKey !== undefined) {
+    const pem = readSmallFile(
+      resolve(io.cwd, flags.publicKey),
+      MAX_KEY_BYTES,
+      'Public key',
+    ).toString('utf8');
+    return { kind: 'key', publicKey: loadPublicKey(pem) };
+  }
+  if (flags.certificateChain !== undefined) {
+    return { kind: 'certificate', trustedRoots: readCertificates(io, flags.certificateChain) };
+  }
+  if (flags.identity === undefined || flags.identityProvider === undefined) {
+    throw new UsageError(
+      'USAGE',
+      'Keyless verification needs both --identity and --identity-provider',
+    );
+  }
+  return {
+    kind: 'keyless',
+    identity: flags.identity,
+    issuer: flags.identityProvider,
+    trustedRoot: loadEmbeddedTrustedRoot(),
+  };
+}
+
+function describeSigner(s: import('../verify/index.js').SignerFacts): string {
+  switch (s.kind) {
+    case 'key':
+      return `${s.keyType} key ${s.hint}`;
+    case 'certificate':
+      return `certificate ${s.subject} (issuer ${s.issuer})`;
+    case 'keyless':
+      return `${s.identity} via ${s.issuer}${s.integratedTime === undefined ? '' : ` (logged ${s.integratedTime})`}`;
+  }
+}
+
+// ── inspect ─────────────────────────────────────────────────────────────────────────────
+
+export function inspectCommand(io: Io, signature: string, flags: { json?: boolean }): number {
+  const claims = inspectSignature(resolve(io.cwd, signature));
+  if (flags.json) {
+    printJson(io, { ok: true, ...claims });
+    return 0;
+  }
+  say(io, 'UNVERIFIED — what this bundle claims; nothing below has been checked:');
+  say(io, `  media type:     ${claims.mediaType}`);
+  say(io, `  payload type:   ${claims.payloadType}`);
+  say(io, `  predicate:      ${claims.predicateType ?? '(none)'}`);
+  say(
+    io,
+    `  subject:        ${claims.subjectName ?? '(none)'} ${claims.subjectDigest === undefined ? '' : `sha256:${claims.subjectDigest}`}`,
+  );
+  say(io, `  serialization:  ${JSON.stringify(claims.serialization)}`);
+  say(io, `  resources:      ${claims.resourceCount ?? '(unknown)'}`);
+  const s = claims.signer;
+  switch (s.kind) {
+    case 'key':
+      say(io, `  signer:         public key, hint ${s.hint ?? '(none)'}`);
+      break;
+    case 'certificate':
+    case 'keyless':
+      say(
+        io,
+        `  signer:         ${s.kind} ${s.subject} (issuer ${s.issuer})${s.subjectAlternativeName === undefined ? '' : ` SAN ${s.subjectAlternativeName}`}`,
+      );
+      break;
+  }
+  say(io, 'Run `cairn verify` to check any of it.');
+  return 0;
+}
