@@ -1,0 +1,358 @@
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  openSync,
+  read,
+  readSync,
+  type BigIntStats,
+} from 'node:fs';
+import { createHasher, type HashAlgorithm, type StreamingHasher } from '../digest/index.js';
+import { UsageError, fromFsError } from '../errors/index.js';
+import type { FileIdentity } from './walk.js';
+
+/**
+ * One piece of hashing work: the bytes `[start, end)` of one file, giving one digest (`shardSize`
+ * 0, files mode) or one digest per `shardSize` bytes from `start` (shards mode; `start` is a
+ * shard boundary). Plain data so it can be posted to a worker.
+ */
+export interface HashJob {
+  /** Index of the job's first digest in the manifest. */
+  readonly slot: number;
+  /** Relative name, for error messages. */
+  readonly path: string;
+  /** Absolute path to open. */
+  readonly open: string;
+  readonly identity: FileIdentity;
+  readonly start: number;
+  readonly end: number;
+  readonly shardSize: number;
+}
+
+/** Number of digests a job yields. */
+export function digestCount(job: HashJob): number {
+  if (job.shardSize === 0) return 1;
+  return Math.ceil((job.end - job.start) / job.shardSize);
+}
+
+export type DirectIoMode = 'auto' | 'never' | 'always';
+
+/** Knobs measured in bench/ (docs/performance.md says which values won and why). */
+export interface HasherTuning {
+  /** Bytes per read; two buffers of this size per hasher. Multiple of 64 KiB. */
+  readonly chunkBytes: number;
+  /**
+   * `auto`: probe the first read of each large job and switch to O_DIRECT when the data is not
+   * in the page cache; `never`: buffered reads only; `always`: O_DIRECT whenever the file system
+   * accepts it.
+   */
+  readonly directIo: DirectIoMode;
+  /** A first read slower than this (bytes/s) means the file is coming from the disk. */
+  readonly cachedReadRate: number;
+}
+
+export const DEFAULT_TUNING: HasherTuning = {
+  chunkBytes: 8 * 1024 * 1024,
+  directIo: 'auto',
+  cachedReadRate: 3e9,
+};
+
+// The project's `lib` has no DOM/WebAssembly typings; this is the one constructor used here.
+declare const WebAssembly: {
+  Memory: new (descriptor: { initial: number }) => { readonly buffer: ArrayBuffer };
+};
+
+/** O_DIRECT needs buffer address, file offset and length aligned to the logical block size. */
+const ALIGN = 4096;
+const WASM_PAGE = 65536;
+const PROBE_BYTES = 1024 * 1024;
+
+export interface FileHasherHooks {
+  /** Test seam: called after the first chunk of a multi-chunk job has been hashed. */
+  readonly afterFirstChunk?: (path: string) => void | Promise<void>;
+}
+
+export function changedDuringHash(path: string, why: string): UsageError {
+  return new UsageError(
+    'MODEL_CHANGED_DURING_HASH',
+    `${path} changed while being hashed (${why})`,
+    {
+      details: { path, change: why },
+    },
+  );
+}
+
+function identityChange(expected: FileIdentity, st: BigIntStats): string | undefined {
+  if (!st.isFile()) return 'no longer a regular file';
+  if (st.dev !== expected.dev || st.ino !== expected.ino) return 'replaced by another file';
+  if (Number(st.size) !== expected.size)
+    return `size changed from ${expected.size} to ${st.size} bytes`;
+  if (st.mtimeNs !== expected.mtimeNs) return 'modification time changed';
+  if (st.ctimeNs !== expected.ctimeNs) return 'status change time changed';
+  return undefined;
+}
+
+interface Chunk {
+  readonly data: Buffer;
+}
+
+/**
+ * Hashes jobs with two reusable read buffers. Jobs that fit in one chunk are read synchronously
+ * (cheapest for many small files); larger ones overlap the next read with hashing the current
+ * chunk, using O_DIRECT into page-aligned memory when the data is not cached, which avoids the
+ * kernel's page-cache insertion cost and keeps the cache for the model's users.
+ */
+export class FileHasher {
+  private readonly buffers: [Buffer, Buffer];
+
+  constructor(
+    private readonly algorithm: HashAlgorithm,
+    private readonly tuning: HasherTuning,
+    private readonly onBytes: (n: number) => void,
+    private readonly hooks: FileHasherHooks = {},
+  ) {
+    // WebAssembly memory is page-aligned, which O_DIRECT needs and Buffer.alloc cannot promise.
+    const size = tuning.chunkBytes + 2 * ALIGN;
+    const stride = Math.ceil(size / WASM_PAGE) * WASM_PAGE;
+    const memory = new WebAssembly.Memory({ initial: (2 * stride) / WASM_PAGE });
+    this.buffers = [Buffer.from(memory.buffer, 0, size), Buffer.from(memory.buffer, stride, size)];
+  }
+
+  async hash(job: HashJob): Promise<Buffer[]> {
+    if (job.end - job.start <= this.tuning.chunkBytes) return this.hashSmall(job);
+    return this.hashLarge(job);
+  }
+
+  private openChecked(job: HashJob, flags = 0): number {
+    let fd: number;
+    try {
+      fd = openSync(
+        job.open,
+        constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | flags,
+      );
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') throw changedDuringHash(job.path, 'it disappeared');
+      if (code === 'ELOOP') throw changedDuringHash(job.path, 'it became a symbolic link');
+      throw fromFsError(err, job.path);
+    }
+    try {
+      this.check(job, fd);
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+    return fd;
+  }
+
+  private check(job: HashJob, fd: number): void {
+    const why = identityChange(job.identity, fstatSync(fd, { bigint: true }));
+    if (why !== undefined) throw changedDuringHash(job.path, why);
+  }
+
+  /** The whole range in one synchronous buffered read. */
+  private hashSmall(job: HashJob): Buffer[] {
+    const want = job.end - job.start;
+    const buf = this.buffers[0];
+    const fd = this.openChecked(job);
+    try {
+      let got = 0;
+      while (got < want) {
+        const n = readFd(job.path, () => readSync(fd, buf, got, want - got, job.start + got));
+        if (n === 0) break;
+        got += n;
+      }
+      if (got !== want) throw changedDuringHash(job.path, `read ${got} of ${want} bytes`);
+      this.check(job, fd);
+    } finally {
+      closeSync(fd);
+    }
+    const feed = new ShardFeed(this.algorithm, job);
+    feed.update(buf.subarray(0, want));
+    this.onBytes(want);
+    return feed.finish(job.path);
+  }
+
+  private async hashLarge(job: HashJob): Promise<Buffer[]> {
+    const fd = this.openChecked(job);
+    let direct: number | undefined;
+    let pending: Promise<Chunk> | undefined;
+    try {
+      const feed = new ShardFeed(this.algorithm, job);
+      let pos = job.start;
+      // Probe: a small synchronous buffered read shows whether the data is in the page cache.
+      const probeWant = Math.min(PROBE_BYTES, this.tuning.chunkBytes, job.end - pos);
+      const t0 = process.hrtime.bigint();
+      const probe = readFully(job.path, fd, this.buffers[0], pos, probeWant);
+      const ns = Number(process.hrtime.bigint() - t0);
+      const cold = (probeWant * 1e9) / Math.max(ns, 1) < this.tuning.cachedReadRate;
+      if (this.tuning.directIo === 'always' || (this.tuning.directIo === 'auto' && cold)) {
+        direct = this.openDirect(job, fd);
+      }
+      let current: Chunk = { data: probe };
+      pos += probe.length;
+      let which = 1;
+      let first = true;
+      for (;;) {
+        const want = Math.min(this.tuning.chunkBytes, job.end - pos);
+        pending =
+          want > 0 ? this.readChunk(job, fd, direct, this.buffers[which]!, pos, want) : undefined;
+        feed.update(current.data);
+        this.onBytes(current.data.length);
+        if (first && this.hooks.afterFirstChunk !== undefined) {
+          await this.hooks.afterFirstChunk(job.path);
+        }
+        first = false;
+        if (pending === undefined) break;
+        const next = pending;
+        pending = undefined;
+        current = await next;
+        pos += want;
+        which ^= 1;
+      }
+      this.check(job, fd);
+      return feed.finish(job.path);
+    } finally {
+      // Never close a descriptor (or reuse its buffer) under a read still in flight.
+      if (pending !== undefined) await pending.catch(() => undefined);
+      if (direct !== undefined) closeSync(direct);
+      closeSync(fd);
+    }
+  }
+
+  private openDirect(job: HashJob, fd: number): number | undefined {
+    const O_DIRECT = constants.O_DIRECT;
+    if (O_DIRECT === undefined) return undefined;
+    let dfd: number;
+    try {
+      dfd = openSync(job.open, constants.O_RDONLY | constants.O_NOFOLLOW | O_DIRECT);
+    } catch {
+      return undefined; // e.g. EINVAL on tmpfs: buffered reads it is
+    }
+    const a = fstatSync(fd, { bigint: true });
+    const b = fstatSync(dfd, { bigint: true });
+    if (a.dev !== b.dev || a.ino !== b.ino) {
+      closeSync(dfd);
+      throw changedDuringHash(job.path, 'replaced by another file');
+    }
+    return dfd;
+  }
+
+  /** Reads exactly `want` bytes at `pos`, or fails as a change (the file got shorter). */
+  private async readChunk(
+    job: HashJob,
+    fd: number,
+    direct: number | undefined,
+    buf: Buffer,
+    pos: number,
+    want: number,
+  ): Promise<Chunk> {
+    if (direct !== undefined) {
+      const aligned = pos - (pos % ALIGN);
+      const head = pos - aligned;
+      const len = Math.ceil((head + want) / ALIGN) * ALIGN;
+      try {
+        // Reading past the end of the file is fine with O_DIRECT: the count is just shorter.
+        const n = await preadAsync(direct, buf, 0, len, aligned);
+        const got = Math.max(0, Math.min(n - head, want));
+        if (got !== want)
+          throw changedDuringHash(job.path, `read ${pos + got} of ${job.end} bytes`);
+        return { data: buf.subarray(head, head + want) };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw wrapRead(err, job.path);
+        // Some file systems accept O_DIRECT at open but not the read; fall through to buffered.
+      }
+    }
+    let got = 0;
+    while (got < want) {
+      const n = await preadAsync(fd, buf, got, want - got, pos + got).catch((err: unknown) => {
+        throw wrapRead(err, job.path);
+      });
+      if (n === 0) break;
+      got += n;
+    }
+    if (got !== want) throw changedDuringHash(job.path, `read ${pos + got} of ${job.end} bytes`);
+    return { data: buf.subarray(0, want) };
+  }
+}
+
+function readFully(path: string, fd: number, buf: Buffer, pos: number, want: number): Buffer {
+  let got = 0;
+  while (got < want) {
+    const n = readFd(path, () => readSync(fd, buf, got, want - got, pos + got));
+    if (n === 0) break;
+    got += n;
+  }
+  if (got !== want) throw changedDuringHash(path, `read ${pos + got} bytes, expected more`);
+  return buf.subarray(0, want);
+}
+
+function readFd(path: string, op: () => number): number {
+  try {
+    return op();
+  } catch (err) {
+    throw wrapRead(err, path);
+  }
+}
+
+function wrapRead(err: unknown, path: string): Error {
+  if (err instanceof UsageError) return err;
+  return fromFsError(err, path);
+}
+
+function preadAsync(
+  fd: number,
+  buf: Buffer,
+  offset: number,
+  length: number,
+  position: number,
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    read(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n)));
+  });
+}
+
+/** Feeds a byte stream to one hasher per shard (or one for the whole job). */
+class ShardFeed {
+  private readonly digests: Buffer[] = [];
+  private hasher: StreamingHasher;
+  private left: number;
+  private readonly expected: number;
+
+  constructor(
+    private readonly algorithm: HashAlgorithm,
+    private readonly job: HashJob,
+  ) {
+    this.hasher = createHasher(algorithm);
+    this.expected = digestCount(job);
+    this.left = this.shardLength(job.start);
+  }
+
+  private shardLength(at: number): number {
+    return this.job.shardSize === 0
+      ? this.job.end - at
+      : Math.min(this.job.shardSize, this.job.end - at);
+  }
+
+  update(data: Buffer): void {
+    let off = 0;
+    while (off < data.length) {
+      const take = Math.min(this.left, data.length - off);
+      this.hasher.update(off === 0 && take === data.length ? data : data.subarray(off, off + take));
+      off += take;
+      this.left -= take;
+      if (this.left === 0 && this.digests.length + 1 < this.expected) {
+        this.digests.push(this.hasher.digest());
+        this.hasher = createHasher(this.algorithm);
+        const done = this.job.start + this.digests.length * this.job.shardSize;
+        this.left = this.shardLength(done);
+      }
+    }
+  }
+
+  finish(path: string): Buffer[] {
+    if (this.left !== 0) throw changedDuringHash(path, 'fewer bytes than expected');
+    this.digests.push(this.hasher.digest());
+    return this.digests;
+  }
+}

@@ -1,0 +1,50 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { FileHasher, type HashJob } from './file-hasher.js';
+import { errorToWire, type UnitMessage, type WorkerInit, type WorkerReply } from './protocol.js';
+
+/** Worker thread entry: hashes the units the pool posts, one at a time, in order. */
+const init = workerData as WorkerInit;
+const port = parentPort;
+if (port === null) throw new Error('hash-worker must run as a worker thread');
+
+const progress = new BigInt64Array(init.progress);
+const pause = init.pause === undefined ? undefined : new Int32Array(init.pause);
+const hasher = new FileHasher(
+  init.algorithm,
+  init.tuning,
+  (n) => void Atomics.add(progress, init.slot, BigInt(n)),
+  pause === undefined
+    ? {}
+    : {
+        afterFirstChunk: (path) => {
+          // Block this thread until the main thread has run the test hook.
+          Atomics.store(pause, 0, 0);
+          reply({ type: 'paused', path });
+          Atomics.wait(pause, 0, 0);
+        },
+      },
+);
+
+function reply(message: WorkerReply, transfer: ArrayBuffer[] = []): void {
+  port!.postMessage(message, transfer);
+}
+
+async function runUnit(jobs: readonly HashJob[]): Promise<Uint8Array> {
+  const parts: Buffer[] = [];
+  for (const job of jobs) parts.push(...(await hasher.hash(job)));
+  // A fresh copy so its ArrayBuffer can be transferred, not cloned.
+  return new Uint8Array(Buffer.concat(parts));
+}
+
+// Units are handled strictly one after another so the two read buffers are never shared.
+let queue: Promise<void> = Promise.resolve();
+port.on('message', (message: UnitMessage) => {
+  queue = queue.then(async () => {
+    try {
+      const digests = await runUnit(message.jobs);
+      reply({ type: 'done', id: message.id, digests }, [digests.buffer as ArrayBuffer]);
+    } catch (err) {
+      reply({ type: 'error', id: message.id, error: errorToWire(err) });
+    }
+  });
+});
