@@ -1,9 +1,6 @@
+export { verifyBundle } from './verify-bundle.js';
+export { inspectBundle } from './inspect.js';
 export { verifyKeylessBundle } from './keyless.js';
 
-export type {
-  VerificationTrust,
-  SignerFacts,
-  VerifiedSignature,
-  BundleClaims,
-} from './types.js';
-export type { KeylessPolicy, KeylessResult } from './keyless.js';
+export type { VerificationTrust, SignerFacts, VerifiedSignature, BundleClaims } from './types.js';
+export type { KeylessPolicy, KeylessResult, KeylessTimestamp } from './keyless.js';

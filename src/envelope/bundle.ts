@@ -1,0 +1,297 @@
+import { z } from 'zod';
+import { ValidationError, VerificationError } from '../errors/index.js';
+import { decodeBase64Strict, encodeBase64 } from './base64.js';
+import {
+  BUNDLE_MEDIA_TYPE_V03,
+  MAX_BUNDLE_BYTES,
+  MAX_CHAIN_CERTIFICATES,
+  MAX_JSON_DEPTH,
+  isBundleMediaType,
+  type BundleMediaType,
+} from './constants.js';
+import { formatJsonPath, readJsonBytes } from './json-input.js';
+
+/** What the bundle says identifies the signer. */
+export type VerificationMaterialContent =
+  | {
+      readonly kind: 'publicKey';
+      /** hex SHA-256 of the signer's SPKI PEM text (v1.1+); undefined when absent or null. */
+      readonly hint: string | undefined;
+      /** v0.3.1–v1.0.x files: base64 of the public key PEM text. */
+      readonly legacyRawBytes: Buffer | undefined;
+      readonly keyDetails: string | undefined;
+    }
+  | {
+      readonly kind: 'x509CertificateChain';
+      /** DER, leaf first. */
+      readonly certificates: readonly Buffer[];
+    }
+  | {
+      /** Keyless (Fulcio) leaf certificate, DER. */
+      readonly kind: 'certificate';
+      readonly rawBytes: Buffer;
+    };
+
+export interface DsseSignature {
+  readonly sig: Buffer;
+  /** Never used for verification; `""` (v1.1+), null (older) or absent (keyless). */
+  readonly keyid: string | null | undefined;
+}
+
+export interface DsseEnvelope {
+  /** The exact decoded payload bytes; signatures are checked over these, never a re-encoding. */
+  readonly payload: Buffer;
+  readonly payloadType: string;
+  readonly signatures: readonly DsseSignature[];
+}
+
+/** A Sigstore bundle carrying a DSSE envelope, as read from untrusted JSON. */
+export interface SigstoreBundle {
+  readonly mediaType: BundleMediaType;
+  readonly verificationMaterial: {
+    readonly content: VerificationMaterialContent;
+    /** Transparency-log entries, shape-checked only (the keyless verifier checks them). */
+    readonly tlogEntries: readonly Readonly<Record<string, unknown>>[];
+    readonly timestampVerificationData: Readonly<Record<string, unknown>> | undefined;
+  };
+  readonly dsseEnvelope: DsseEnvelope;
+  /** The parsed JSON as read, for verifiers that need the whole document (keyless). */
+  readonly json: unknown;
+}
+
+/** What `serializeBundle` writes: the reference's key and certificate layouts. */
+export interface WritableBundle {
+  readonly verificationMaterial:
+    | { readonly kind: 'publicKey'; readonly hint: string }
+    | { readonly kind: 'x509CertificateChain'; readonly certificates: readonly Uint8Array[] };
+  readonly payload: Uint8Array;
+  readonly payloadType: string;
+  readonly signature: Uint8Array;
+}
+
+// ── schema ────────────────────────────────────────────────────────────────────────────────
+// Objects that decide what gets verified, or by whom, are strict like the reference's pydantic
+// models (`extra="forbid"`): an unknown field there is an error, not something to skip. Log
+// entries and timestamps are only shape-checked here; the keyless verifier owns their meaning.
+
+const base64Bytes = z.string().transform((text, ctx) => {
+  const bytes = decodeBase64Strict(text);
+  if (bytes === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'not strict standard base64 (with padding)' });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+const nonEmptyBase64Bytes = base64Bytes.refine((b) => b.length > 0, 'must not be empty');
+
+const hexHint = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters');
+
+const publicKeySchema = z.strictObject({
+  hint: z.optional(z.nullable(hexHint)),
+  rawBytes: z.optional(nonEmptyBase64Bytes),
+  keyDetails: z.optional(z.string()),
+});
+
+const certificateSchema = z.strictObject({ rawBytes: nonEmptyBase64Bytes });
+
+const verificationMaterialSchema = z
+  .strictObject({
+    publicKey: z.optional(publicKeySchema),
+    x509CertificateChain: z.optional(
+      z.strictObject({
+        certificates: z.array(certificateSchema).min(1).max(MAX_CHAIN_CERTIFICATES),
+      }),
+    ),
+    certificate: z.optional(certificateSchema),
+    tlogEntries: z.optional(z.array(z.looseObject({})).max(64)),
+    timestampVerificationData: z.optional(z.looseObject({})),
+  })
+  .superRefine((vm, ctx) => {
+    const present = (['publicKey', 'x509CertificateChain', 'certificate'] as const).filter(
+      (k) => vm[k] !== undefined,
+    );
+    if (present.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          present.length === 0
+            ? 'needs one of publicKey, x509CertificateChain, certificate'
+            : `has more than one of ${present.join(', ')}`,
+      });
+    }
+  });
+
+const dsseEnvelopeSchema = z.strictObject({
+  payload: base64Bytes,
+  payloadType: z.string(),
+  signatures: z
+    .array(
+      z.strictObject({
+        sig: nonEmptyBase64Bytes,
+        keyid: z.optional(z.nullable(z.string())),
+      }),
+    )
+    .min(1)
+    .max(16),
+});
+
+const bundleSchema = z.strictObject({
+  mediaType: z.string(),
+  verificationMaterial: verificationMaterialSchema,
+  dsseEnvelope: z.optional(dsseEnvelopeSchema),
+  // Known to Sigstore, never an OMS signature: recognised so the error can say so.
+  messageSignature: z.optional(z.unknown()),
+});
+
+type ParsedBundle = z.output<typeof bundleSchema>;
+
+export interface BundleIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+/**
+ * Reads a Sigstore bundle from untrusted bytes (STYLE.md §3): size and nesting limits before
+ * parsing (BUNDLE_TOO_LARGE, BUNDLE_TOO_DEEP), JSON syntax (BUNDLE_MALFORMED), then a schema that
+ * reports every bad field (BUNDLE_INVALID, `details.issues`), then the media type
+ * (MEDIA_TYPE_UNSUPPORTED). Accepts what the reference accepts: hint or legacy rawBytes, keyid
+ * absent/""/null, tlogEntries absent. Message-signature bundles are refused (BUNDLE_INVALID).
+ */
+export function bundleFromJSON(bytes: Uint8Array): SigstoreBundle {
+  const read = readJsonBytes(bytes, { maxBytes: MAX_BUNDLE_BYTES, maxDepth: MAX_JSON_DEPTH });
+  if (!read.ok) {
+    const f = read.failure;
+    switch (f.kind) {
+      case 'too-large':
+        throw new ValidationError(
+          'BUNDLE_TOO_LARGE',
+          `The signature file is ${f.size} bytes; the limit is ${f.limit}`,
+          { details: { size: f.size, limit: f.limit } },
+        );
+      case 'too-deep':
+        throw new ValidationError(
+          'BUNDLE_TOO_DEEP',
+          `The signature file nests JSON deeper than ${f.limit} levels (at byte ${f.offset})`,
+          { details: { offset: f.offset, limit: f.limit } },
+        );
+      case 'not-utf8':
+        throw new ValidationError('BUNDLE_MALFORMED', 'The signature file is not UTF-8 text');
+      case 'syntax':
+        throw new ValidationError(
+          'BUNDLE_MALFORMED',
+          `The signature file is not valid JSON: ${f.message}`,
+        );
+    }
+  }
+  const json = read.value;
+  const parsed = bundleSchema.safeParse(json);
+  if (!parsed.success) {
+    const issues: BundleIssue[] = parsed.error.issues.map((i) => ({
+      path: formatJsonPath(i.path),
+      message: i.message,
+    }));
+    throw new ValidationError(
+      'BUNDLE_INVALID',
+      `The signature file is not a valid Sigstore bundle: ${issues
+        .slice(0, 5)
+        .map((i) => `${i.path}: ${i.message}`)
+        .join('; ')}${issues.length > 5 ? ` (and ${issues.length - 5} more)` : ''}`,
+      { details: { issues } },
+    );
+  }
+  return toBundle(parsed.data, json);
+}
+
+function toBundle(data: ParsedBundle, json: unknown): SigstoreBundle {
+  if (data.dsseEnvelope === undefined) {
+    const issue =
+      data.messageSignature === undefined
+        ? { path: 'dsseEnvelope', message: 'is required' }
+        : {
+            path: 'messageSignature',
+            message: 'message-signature bundles are not OMS signatures (OMS uses a DSSE envelope)',
+          };
+    throw new ValidationError('BUNDLE_INVALID', `The signature file ${issue.message}`, {
+      details: { issues: [issue] },
+      hint: 'OMS signatures are Sigstore bundles with a dsseEnvelope; sign the model with `cairn sign`.',
+    });
+  }
+  if (data.messageSignature !== undefined) {
+    const issue = { path: 'messageSignature', message: 'must not appear beside dsseEnvelope' };
+    throw new ValidationError('BUNDLE_INVALID', `The signature file ${issue.message}`, {
+      details: { issues: [issue] },
+    });
+  }
+  if (!isBundleMediaType(data.mediaType)) {
+    throw new VerificationError(
+      'MEDIA_TYPE_UNSUPPORTED',
+      `Unknown bundle media type ${JSON.stringify(data.mediaType)}`,
+      { details: { mediaType: data.mediaType } },
+    );
+  }
+  const vm = data.verificationMaterial;
+  let content: VerificationMaterialContent;
+  if (vm.publicKey !== undefined) {
+    content = {
+      kind: 'publicKey',
+      hint: vm.publicKey.hint ?? undefined,
+      legacyRawBytes: vm.publicKey.rawBytes,
+      keyDetails: vm.publicKey.keyDetails,
+    };
+  } else if (vm.x509CertificateChain !== undefined) {
+    content = {
+      kind: 'x509CertificateChain',
+      certificates: vm.x509CertificateChain.certificates.map((c) => c.rawBytes),
+    };
+  } else {
+    // The schema guarantees exactly one of the three.
+    content = { kind: 'certificate', rawBytes: vm.certificate!.rawBytes };
+  }
+  const env = data.dsseEnvelope;
+  return {
+    mediaType: data.mediaType,
+    verificationMaterial: {
+      content,
+      tlogEntries: vm.tlogEntries ?? [],
+      timestampVerificationData: vm.timestampVerificationData,
+    },
+    dsseEnvelope: {
+      payload: env.payload,
+      payloadType: env.payloadType,
+      signatures: env.signatures.map((s) => ({ sig: s.sig, keyid: s.keyid })),
+    },
+    json,
+  };
+}
+
+/**
+ * The exact bytes the reference writes for key and certificate bundles: compact JSON in a fixed
+ * key order, `tlogEntries: []`, `keyid: ""`, standard padded base64, no trailing newline.
+ */
+export function serializeBundle(bundle: WritableBundle): Buffer {
+  const material = bundle.verificationMaterial;
+  let content: Record<string, unknown>;
+  switch (material.kind) {
+    case 'publicKey':
+      content = { publicKey: { hint: material.hint } };
+      break;
+    case 'x509CertificateChain':
+      content = {
+        x509CertificateChain: {
+          certificates: material.certificates.map((c) => ({ rawBytes: encodeBase64(c) })),
+        },
+      };
+      break;
+  }
+  const doc = {
+    mediaType: BUNDLE_MEDIA_TYPE_V03,
+    verificationMaterial: { ...content, tlogEntries: [] },
+    dsseEnvelope: {
+      payload: encodeBase64(bundle.payload),
+      payloadType: bundle.payloadType,
+      signatures: [{ sig: encodeBase64(bundle.signature), keyid: '' }],
+    },
+  };
+  return Buffer.from(JSON.stringify(doc), 'utf8');
+}

@@ -1,0 +1,514 @@
+import { z } from 'zod';
+import {
+  digestLength,
+  formatArtifactDigest,
+  isHashAlgorithm,
+  rootDigest,
+  type ArtifactDigest,
+  type HashAlgorithm,
+} from '../digest/index.js';
+import { InfraError, VerificationError, isCairnError } from '../errors/index.js';
+import {
+  compareCodePoints,
+  parseResourceName,
+  pathProblem,
+  roleForPath,
+  sortResources,
+  type Manifest,
+  type Resource,
+  type Serialization,
+  type ShardRange,
+} from '../manifest/index.js';
+import {
+  IN_TOTO_STATEMENT_V1,
+  MAX_BUNDLE_BYTES,
+  MAX_JSON_DEPTH,
+  OMS_PREDICATE_TYPE,
+  OMS_PREDICATE_TYPE_COMPAT,
+} from './constants.js';
+import { formatJsonPath, readJsonBytes } from './json-input.js';
+import { pythonJsonDumps } from './python-json.js';
+
+export interface InTotoSubject {
+  readonly name: string | undefined;
+  readonly digest: Readonly<Record<string, string>>;
+}
+
+/** An in-toto Statement v1, shape-checked; the predicate is left to its own parser. */
+export interface InTotoStatement {
+  readonly type: typeof IN_TOTO_STATEMENT_V1;
+  readonly subject: readonly InTotoSubject[];
+  readonly predicateType: string;
+  readonly predicate: Readonly<Record<string, unknown>> | undefined;
+}
+
+/** An OMS manifest read from a statement, with its subject digest checked. */
+export interface SignedManifest {
+  readonly manifest: Manifest;
+  /** The subject digest, equal to the root digest over the listed resources. */
+  readonly digest: ArtifactDigest;
+  readonly subjectName: string;
+  readonly predicateType: typeof OMS_PREDICATE_TYPE | typeof OMS_PREDICATE_TYPE_COMPAT;
+  /** Compatibility paths taken (legacy predicate). */
+  readonly warnings: readonly string[];
+}
+
+/** Name the reference gives the model in v0.1 manifests, which carry none. */
+export const COMPAT_MODEL_NAME = 'compat-undefined-not-present';
+
+// ── writing ─────────────────────────────────────────────────────────────────────────────
+
+/**
+ * The order `ignore_paths` are written in. The reference writes a Python frozenset, whose order
+ * is hash-dependent; with the git defaults and `PYTHONHASHSEED=0` it is the order below, which
+ * the upstream payload vectors show. We write those four names in that order when present, then
+ * every other path by code point, so the same manifest always gives the same bytes and the
+ * default case matches the reference byte for byte.
+ */
+const REFERENCE_GIT_ORDER: readonly string[] = ['.gitattributes', '.github', '.git', '.gitignore'];
+
+export function orderIgnorePaths(paths: readonly string[]): string[] {
+  const unique = [...new Set(paths)];
+  const git = REFERENCE_GIT_ORDER.filter((p) => unique.includes(p));
+  const rest = unique.filter((p) => !REFERENCE_GIT_ORDER.includes(p)).sort(compareCodePoints);
+  return [...git, ...rest];
+}
+
+/**
+ * The OMS v1.0 statement bytes for a manifest, laid out as the reference writes them
+ * (`json.dumps(indent=2)`, ASCII-escaped, no trailing newline; statement keys `_type, subject,
+ * predicateType, predicate`; predicate keys in the pure-Python protobuf order). Resources are
+ * written in the order given and the subject digest is computed over that order. `shard_size` is
+ * an integer, as the spec requires (the reference writes a float; both read back the same).
+ */
+export function serializeOmsStatement(manifest: Manifest, subjectName: string): Buffer {
+  const s = manifest.serialization;
+  const serialization: Record<string, unknown> = { method: s.method, hash_type: s.hashType };
+  if (s.method === 'shards') {
+    if (s.shardSize === undefined || !Number.isSafeInteger(s.shardSize) || s.shardSize <= 0) {
+      throw new InfraError('INTERNAL', `Shard manifest without a valid shard size`, {
+        details: { shardSize: s.shardSize },
+      });
+    }
+    serialization.shard_size = s.shardSize;
+  }
+  serialization.allow_symlinks = s.allowSymlinks;
+  if (s.ignorePaths.length > 0) serialization.ignore_paths = orderIgnorePaths(s.ignorePaths);
+  const statement = {
+    _type: IN_TOTO_STATEMENT_V1,
+    subject: [
+      {
+        name: subjectName,
+        digest: { sha256: rootDigest(manifest.resources.map((r) => r.digest)).toString('hex') },
+      },
+    ],
+    predicateType: OMS_PREDICATE_TYPE,
+    predicate: {
+      serialization,
+      resources: manifest.resources.map((r) => ({
+        name: r.name,
+        algorithm: r.algorithm,
+        digest: r.digest.toString('hex'),
+      })),
+    },
+  };
+  return Buffer.from(pythonJsonDumps(statement), 'utf8');
+}
+
+// ── reading ─────────────────────────────────────────────────────────────────────────────
+
+const statementSchema = z.looseObject({
+  _type: z.string(),
+  subject: z
+    .array(
+      z.looseObject({
+        name: z.optional(z.string()),
+        digest: z.record(z.string(), z.string()),
+      }),
+    )
+    .min(1),
+  predicateType: z.string(),
+  predicate: z.optional(z.looseObject({})),
+});
+
+function statementInvalid(message: string, details?: Record<string, unknown>): VerificationError {
+  return new VerificationError(
+    'STATEMENT_INVALID',
+    message,
+    details === undefined ? {} : { details },
+  );
+}
+
+/**
+ * Parses DSSE payload bytes as an in-toto Statement v1 (STATEMENT_INVALID otherwise), with the
+ * same size and depth limits as bundles. The predicate is not interpreted here.
+ */
+export function statementFromPayload(payload: Uint8Array): InTotoStatement {
+  const read = readJsonBytes(payload, { maxBytes: MAX_BUNDLE_BYTES, maxDepth: MAX_JSON_DEPTH });
+  if (!read.ok) {
+    const f = read.failure;
+    switch (f.kind) {
+      case 'too-large':
+        throw statementInvalid(`The payload is ${f.size} bytes; the limit is ${f.limit}`);
+      case 'too-deep':
+        throw statementInvalid(`The payload nests JSON deeper than ${f.limit} levels`);
+      case 'not-utf8':
+        throw statementInvalid('The payload is not UTF-8 text');
+      case 'syntax':
+        throw statementInvalid(`The payload is not valid JSON: ${f.message}`);
+    }
+  }
+  const value = read.value;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw statementInvalid('The payload is not a JSON object');
+  }
+  const type = (value as Record<string, unknown>)._type;
+  if (type !== IN_TOTO_STATEMENT_V1) {
+    throw statementInvalid(
+      `Expected statement type ${IN_TOTO_STATEMENT_V1}, got ${JSON.stringify(type) ?? 'nothing'}`,
+      { type },
+    );
+  }
+  const parsed = statementSchema.safeParse(value);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => ({
+      path: formatJsonPath(i.path),
+      message: i.message,
+    }));
+    throw statementInvalid(
+      `The payload is not an in-toto Statement v1: ${issues
+        .slice(0, 5)
+        .map((i) => `${i.path}: ${i.message}`)
+        .join('; ')}`,
+      { issues },
+    );
+  }
+  const d = parsed.data;
+  return {
+    type: IN_TOTO_STATEMENT_V1,
+    subject: d.subject.map((s) => ({ name: s.name, digest: s.digest })),
+    predicateType: d.predicateType,
+    predicate: d.predicate,
+  };
+}
+
+/**
+ * Turns an OMS statement into the signed manifest, checking it as the reference does and more:
+ * predicate type (PREDICATE_TYPE_MISMATCH), one sha256 subject (SUBJECT_INVALID), serialization
+ * (SERIALIZATION_UNSUPPORTED), every resource name and digest (MANIFEST_INVALID, all problems
+ * listed), and the subject digest against the listed resources (SUBJECT_DIGEST_MISMATCH).
+ * `Digests/v0.1` statements become a files/sha256 manifest of their per-file subjects.
+ */
+export function manifestFromStatement(statement: InTotoStatement): SignedManifest {
+  switch (statement.predicateType) {
+    case OMS_PREDICATE_TYPE:
+      return manifestV1(statement);
+    case OMS_PREDICATE_TYPE_COMPAT:
+      return manifestCompat(statement);
+    default:
+      // Not a switch over a union: predicateType is an arbitrary string from the payload.
+      throw new VerificationError(
+        'PREDICATE_TYPE_MISMATCH',
+        `Predicate type mismatch, expected ${OMS_PREDICATE_TYPE}, got ${statement.predicateType}`,
+        { details: { expected: OMS_PREDICATE_TYPE, actual: statement.predicateType } },
+      );
+  }
+}
+
+const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
+
+interface ResourceProblem {
+  readonly index: number;
+  readonly name: unknown;
+  readonly problem: string;
+}
+
+function manifestInvalid(problems: readonly ResourceProblem[]): VerificationError {
+  const shown = problems
+    .slice(0, 5)
+    .map(
+      (p) => `${typeof p.name === 'string' ? JSON.stringify(p.name) : `#${p.index}`}: ${p.problem}`,
+    )
+    .join('; ');
+  return new VerificationError(
+    'MANIFEST_INVALID',
+    `The signed manifest has ${problems.length} bad entr${problems.length === 1 ? 'y' : 'ies'}: ${shown}${
+      problems.length > 5 ? ` (and ${problems.length - 5} more)` : ''
+    }`,
+    { details: { problems } },
+  );
+}
+
+function manifestV1(statement: InTotoStatement): SignedManifest {
+  if (statement.subject.length !== 1) {
+    throw new VerificationError(
+      'SUBJECT_INVALID',
+      `Expected only one subject, got ${statement.subject.length}`,
+    );
+  }
+  const subject = statement.subject[0]!;
+  const subjectHex = subject.digest.sha256;
+  if (subjectHex === undefined || !SHA256_HEX.test(subjectHex)) {
+    throw new VerificationError(
+      'SUBJECT_INVALID',
+      'The subject has no sha256 digest of 64 hex characters',
+    );
+  }
+  if (subject.name === undefined) {
+    throw new VerificationError('SUBJECT_INVALID', 'The subject has no name');
+  }
+  const predicate = statement.predicate;
+  const serializationValue = predicate?.serialization;
+  const resourcesValue = predicate?.resources;
+  if (!isRecord(serializationValue) || !Array.isArray(resourcesValue)) {
+    throw manifestInvalid([
+      {
+        index: -1,
+        name: undefined,
+        problem: 'the predicate needs a serialization object and a resources array',
+      },
+    ]);
+  }
+  const problems: ResourceProblem[] = [];
+  const serialization = readSerialization(serializationValue, problems);
+  const resources = readResources(resourcesValue, serialization, problems);
+  if (problems.length > 0) throw manifestInvalid(problems);
+
+  const computed = rootDigest(resources.map((r) => r.digest)).toString('hex');
+  const claimed = subjectHex.toLowerCase();
+  if (computed !== claimed) {
+    throw new VerificationError(
+      'SUBJECT_DIGEST_MISMATCH',
+      `Manifest is inconsistent. Root digest is ${claimed}, but the included resources hash to ${computed}`,
+      { details: { subjectDigest: claimed, resourcesDigest: computed } },
+    );
+  }
+  return {
+    manifest: { modelName: subject.name, serialization, resources },
+    digest: `sha256:${claimed}`,
+    subjectName: subject.name,
+    predicateType: OMS_PREDICATE_TYPE,
+    warnings: [],
+  };
+}
+
+function manifestCompat(statement: InTotoStatement): SignedManifest {
+  const problems: ResourceProblem[] = [];
+  const resources: Resource[] = [];
+  const indices: number[] = [];
+  statement.subject.forEach((s, index) => {
+    const hex = s.digest.sha256;
+    if (s.name === undefined) problems.push({ index, name: undefined, problem: 'no name' });
+    else if (hex === undefined || !SHA256_HEX.test(hex)) {
+      problems.push({ index, name: s.name, problem: 'no sha256 digest of 64 hex characters' });
+    } else {
+      const bad = pathProblem(s.name);
+      if (bad !== undefined) problems.push({ index, name: s.name, problem: bad });
+      else {
+        resources.push(makeResource(s.name, s.name, undefined, 'sha256', hex));
+        indices.push(index);
+      }
+    }
+  });
+  checkUniqueNames(resources, indices, problems);
+  if (problems.length > 0) throw manifestInvalid(problems);
+  // v0.1 signs no root digest; compute it over the reference order so it names the same model as
+  // a fresh files/sha256 manifest of the same files would.
+  const sorted = sortResources(resources);
+  return {
+    manifest: {
+      modelName: COMPAT_MODEL_NAME,
+      serialization: {
+        method: 'files',
+        hashType: 'sha256',
+        allowSymlinks: false,
+        ignorePaths: [],
+      },
+      resources: sorted,
+    },
+    digest: formatArtifactDigest(rootDigest(sorted.map((r) => r.digest))),
+    subjectName: COMPAT_MODEL_NAME,
+    predicateType: OMS_PREDICATE_TYPE_COMPAT,
+    warnings: [
+      `legacy predicate ${OMS_PREDICATE_TYPE_COMPAT} (model_signing v0.2): no root digest was signed; the artifact digest was computed from the per-file subjects`,
+    ],
+  };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function unsupported(message: string, details: Record<string, unknown>): VerificationError {
+  return new VerificationError('SERIALIZATION_UNSUPPORTED', message, { details });
+}
+
+function readSerialization(
+  value: Record<string, unknown>,
+  problems: ResourceProblem[],
+): Serialization {
+  const { method, hash_type: hashType, shard_size: shardSize } = value;
+  const allowSymlinks = value.allow_symlinks ?? false;
+  if (method !== 'files' && method !== 'shards') {
+    throw unsupported(`Unknown serialization method ${JSON.stringify(method) ?? 'nothing'}`, {
+      method,
+    });
+  }
+  if (!isHashAlgorithm(hashType)) {
+    throw unsupported(`Unknown hash type ${JSON.stringify(hashType) ?? 'nothing'}`, { hashType });
+  }
+  if (typeof allowSymlinks !== 'boolean') {
+    throw unsupported('serialization.allow_symlinks must be true or false', { allowSymlinks });
+  }
+  const ignorePaths: string[] = [];
+  const ignored = value.ignore_paths ?? [];
+  if (!Array.isArray(ignored)) {
+    problems.push({ index: -1, name: 'ignore_paths', problem: 'must be a list of paths' });
+  } else {
+    ignored.forEach((p: unknown, index) => {
+      const bad =
+        typeof p !== 'string'
+          ? 'not a string'
+          : p === '.'
+            ? 'would ignore the whole model'
+            : pathProblem(p);
+      if (bad === undefined) ignorePaths.push(p as string);
+      else problems.push({ index, name: p, problem: `ignore path: ${bad}` });
+    });
+  }
+  if (method === 'files') return { method, hashType, allowSymlinks, ignorePaths };
+  // The reference writes shard_size as a float (262144.0), which JSON.parse reads as an integer.
+  if (typeof shardSize !== 'number' || !Number.isSafeInteger(shardSize) || shardSize <= 0) {
+    throw unsupported('serialization.shard_size must be a positive integer for shards', {
+      shardSize,
+    });
+  }
+  return { method, hashType, shardSize, allowSymlinks, ignorePaths };
+}
+
+function makeResource(
+  name: string,
+  path: string,
+  shard: ShardRange | undefined,
+  algorithm: string,
+  hex: string,
+): Resource {
+  const base = { name, path, algorithm, digest: Buffer.from(hex, 'hex'), role: roleForPath(path) };
+  return shard === undefined ? base : { ...base, shard };
+}
+
+function readResources(
+  values: readonly unknown[],
+  serialization: Serialization,
+  problems: ResourceProblem[],
+): Resource[] {
+  const { method, hashType, shardSize } = serialization;
+  const hexLength = digestLength(hashType) * 2;
+  const digestPattern = new RegExp(`^[0-9a-fA-F]{${hexLength}}$`);
+  const algorithms = acceptedAlgorithms(method, hashType, shardSize);
+  const resources: Resource[] = [];
+  const indices: number[] = [];
+  values.forEach((value, index) => {
+    if (!isRecord(value)) {
+      problems.push({ index, name: undefined, problem: 'not an object' });
+      return;
+    }
+    // Unknown resource fields are ignored (OMS v1.0 §5.2).
+    const { name, algorithm, digest } = value;
+    if (typeof name !== 'string') {
+      problems.push({ index, name, problem: 'name is not a string' });
+      return;
+    }
+    const before = problems.length;
+    let path = name;
+    let shard: ShardRange | undefined;
+    try {
+      const parsed = parseResourceName(name, method);
+      path = parsed.path;
+      shard = parsed.shard;
+    } catch (err) {
+      if (!isCairnError(err)) throw err;
+      problems.push({ index, name, problem: 'not a shard name (path:start:end)' });
+    }
+    const bad = pathProblem(path);
+    if (bad !== undefined) problems.push({ index, name, problem: bad });
+    if (typeof algorithm !== 'string' || !algorithms.includes(algorithm)) {
+      problems.push({
+        index,
+        name,
+        problem: `algorithm ${JSON.stringify(algorithm) ?? 'missing'} is not ${algorithms.join(' or ')}`,
+      });
+    }
+    if (typeof digest !== 'string' || !digestPattern.test(digest)) {
+      problems.push({ index, name, problem: `digest is not ${hexLength} hex characters` });
+    }
+    if (shard !== undefined && shardSize !== undefined) {
+      if (shard.start % shardSize !== 0 || shard.end - shard.start > shardSize) {
+        problems.push({ index, name, problem: `shard range does not fit shard size ${shardSize}` });
+      }
+    }
+    if (problems.length === before) {
+      resources.push(makeResource(name, path, shard, algorithm as string, digest as string));
+      indices.push(index);
+    }
+  });
+  checkUniqueNames(resources, indices, problems);
+  // "." names the model file itself; it cannot sit beside other files.
+  if (resources.some((r) => r.path === '.') && resources.some((r) => r.path !== '.')) {
+    problems.push({ index: -1, name: '.', problem: '"." (single-file model) beside other files' });
+  }
+  if (method === 'shards') checkShardStarts(resources, indices, problems);
+  return resources;
+}
+
+/** Plain `<hash>` (spec) or the reference's `<hash>-sharded-<N>` for shards. */
+function acceptedAlgorithms(
+  method: Serialization['method'],
+  hashType: HashAlgorithm,
+  shardSize: number | undefined,
+): string[] {
+  switch (method) {
+    case 'files':
+      return [hashType];
+    case 'shards':
+      return [hashType, `${hashType}-sharded-${shardSize}`];
+  }
+}
+
+/** Exact duplicates and names equal after NFC (look-alike substitution, DESIGN.md §6). */
+function checkUniqueNames(
+  resources: readonly Resource[],
+  indices: readonly number[],
+  problems: ResourceProblem[],
+): void {
+  const seen = new Map<string, string>();
+  resources.forEach((r, i) => {
+    const index = indices[i] ?? i;
+    const key = r.name.normalize('NFC');
+    const first = seen.get(key);
+    if (first === undefined) seen.set(key, r.name);
+    else if (first === r.name) problems.push({ index, name: r.name, problem: 'duplicate name' });
+    else
+      problems.push({
+        index,
+        name: r.name,
+        problem: `equal to ${JSON.stringify(first)} after Unicode normalisation (NFC)`,
+      });
+  });
+}
+
+/** Two shards of one file starting at the same offset would overlap. */
+function checkShardStarts(
+  resources: readonly Resource[],
+  indices: readonly number[],
+  problems: ResourceProblem[],
+): void {
+  const starts = new Set<string>();
+  resources.forEach((r, i) => {
+    const index = indices[i] ?? i;
+    if (r.shard === undefined) return;
+    const key = `${r.path.normalize('NFC')}\u0000${r.shard.start}`;
+    if (starts.has(key)) problems.push({ index, name: r.name, problem: 'overlaps another shard' });
+    starts.add(key);
+  });
+}

@@ -1,0 +1,108 @@
+import { sign as cryptoSign, type KeyObject, type X509Certificate } from 'node:crypto';
+import { p256, p384, p521 } from '@noble/curves/nist.js';
+import { InfraError, UsageError } from '../errors/index.js';
+import { keyTypeOf, verifySignature } from './algorithms.js';
+import { publicKeyOf, samePublicKey, type LoadedPrivateKey } from './key-material.js';
+import type { KeyType, Signer } from './types.js';
+
+export interface FileSignerOptions {
+  /** Certificate mode: the signing certificate first, then intermediates. */
+  readonly certificateChain?: readonly X509Certificate[];
+}
+
+/** Scalar sizes in bytes (P-521's 521 bits round up to 66). */
+const SCALAR_BYTES = { 'ecdsa-p256': 32, 'ecdsa-p384': 48, 'ecdsa-p521': 66 } as const;
+
+/**
+ * A signer over a private key held in memory. ECDSA signatures are deterministic (RFC 6979, with
+ * the curve's hash for both the message and the nonce derivation) via @noble/curves, DER-encoded,
+ * without low-S normalisation — the shape `cryptography` produces. Ed25519 is deterministic by
+ * definition. Every signature is checked once with node:crypto before it is returned, so a fault
+ * during signing cannot leak a bad signature (and with it, for ECDSA, the key).
+ *
+ * In certificate mode the certificate's public key must be the private key's (CERT_KEY_MISMATCH).
+ */
+export function fileSigner(
+  privateKey: KeyObject | LoadedPrivateKey,
+  options: FileSignerOptions = {},
+): Signer {
+  const key = 'key' in privateKey ? privateKey.key : privateKey;
+  if (key.type !== 'private') {
+    throw new UsageError('KEY_MALFORMED', 'A private key is needed to sign');
+  }
+  const keyType = keyTypeOf(key);
+  const publicKey = publicKeyOf(key);
+  const chain = options.certificateChain;
+  if (chain !== undefined) {
+    const leaf = chain[0];
+    if (leaf === undefined) {
+      throw new UsageError('CERT_MALFORMED', 'The certificate chain is empty');
+    }
+    if (!samePublicKey(leaf.publicKey, publicKey)) {
+      throw new UsageError(
+        'CERT_KEY_MISMATCH',
+        "The signing certificate's public key is not the private key's public key",
+        { details: { subject: leaf.subject } },
+      );
+    }
+  }
+  const rawSign = signerFor(keyType, key);
+  const signer: Signer = {
+    keyType,
+    publicKey,
+    sign: (data: Uint8Array): Promise<Buffer> => {
+      try {
+        const signature = rawSign(data);
+        if (!verifySignature(publicKey, data, signature)) {
+          throw new InfraError('INTERNAL', 'A fresh signature failed its own verification');
+        }
+        return Promise.resolve(signature);
+      } catch (err) {
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    },
+  };
+  return chain === undefined ? signer : { ...signer, certificateChain: [...chain] };
+}
+
+function signerFor(keyType: KeyType, key: KeyObject): (data: Uint8Array) => Buffer {
+  switch (keyType) {
+    case 'ecdsa-p256':
+      return ecdsaSigner(p256, scalarOf(key, keyType));
+    case 'ecdsa-p384':
+      return ecdsaSigner(p384, scalarOf(key, keyType));
+    case 'ecdsa-p521':
+      return ecdsaSigner(p521, scalarOf(key, keyType));
+    case 'ed25519':
+      return (data) => cryptoSign(null, data, key);
+  }
+}
+
+interface NobleEcdsa {
+  sign(
+    message: Uint8Array,
+    secretKey: Uint8Array,
+    opts: { prehash: boolean; lowS: boolean; format: 'der'; extraEntropy: false },
+  ): Uint8Array;
+}
+
+function ecdsaSigner(curve: NobleEcdsa, scalar: Uint8Array): (data: Uint8Array) => Buffer {
+  // noble v2 hashes with the curve's hash when prehash is true (SHA-256/384/512 for
+  // P-256/384/521) and uses the same hash in HMAC-DRBG for k, exactly as RFC 6979 describes.
+  return (data) =>
+    Buffer.from(
+      curve.sign(data, scalar, { prehash: true, lowS: false, format: 'der', extraEntropy: false }),
+    );
+}
+
+/** The private scalar, left-padded to the curve size, from the key's JWK export. */
+function scalarOf(key: KeyObject, keyType: keyof typeof SCALAR_BYTES): Uint8Array {
+  const d = key.export({ format: 'jwk' }).d;
+  if (d === undefined) throw new UsageError('KEY_MALFORMED', 'The EC key has no private scalar');
+  const raw = Buffer.from(d, 'base64url');
+  const size = SCALAR_BYTES[keyType];
+  if (raw.length > size) throw new UsageError('KEY_MALFORMED', 'The EC private scalar is too long');
+  const out = new Uint8Array(size);
+  out.set(raw, size - raw.length);
+  return out;
+}

@@ -1,0 +1,3 @@
+export { signManifest } from './sign-manifest.js';
+
+export type { SignManifestOptions, SignedBundle } from './sign-manifest.js';
