@@ -1,0 +1,335 @@
+import { createHash, createPublicKey, X509Certificate } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { z } from 'zod';
+import { InfraError } from '../errors/index.js';
+
+/** The Sigstore public-good TUF repository; the embedded snapshot is keyed by this URL. */
+export const SIGSTORE_PUBLIC_GOOD_TUF_URL = 'https://tuf-repo-cdn.sigstore.dev';
+
+const TRUSTED_ROOT_TARGET = 'trusted_root.json';
+const TRUSTED_ROOT_MEDIA_TYPES = [
+  'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+  'application/vnd.dev.sigstore.trustedroot.v0.2+json',
+] as const;
+
+// seeds.json is ~30 KB and trusted_root.json ~10 KB today; the caps only stop a corrupted or
+// hostile install from making us read or parse something huge.
+const MAX_SEEDS_BYTES = 1024 * 1024;
+const MAX_TRUSTED_ROOT_BYTES = 512 * 1024;
+const MAX_PACKAGE_JSON_BYTES = 64 * 1024;
+
+const base64Bytes = z.base64();
+const rfc3339 = z.iso.datetime({ offset: true });
+const timeRange = z.object({ start: rfc3339, end: rfc3339.optional() });
+const logId = z.object({ keyId: base64Bytes });
+const transparencyLog = z.object({
+  baseUrl: z.url(),
+  hashAlgorithm: z.string().min(1),
+  publicKey: z.object({
+    rawBytes: base64Bytes,
+    keyDetails: z.string().min(1),
+    validFor: timeRange,
+  }),
+  logId,
+  checkpointKeyId: logId.optional(),
+  operator: z.string().optional(),
+});
+const certificateAuthority = z.object({
+  subject: z
+    .object({ organization: z.string().optional(), commonName: z.string().optional() })
+    .optional(),
+  uri: z.string(),
+  certChain: z.object({ certificates: z.array(z.object({ rawBytes: base64Bytes })).min(1) }),
+  validFor: timeRange,
+  operator: z.string().optional(),
+});
+
+type TimeRangeJSON = z.infer<typeof timeRange>;
+
+const trustedRootSchema = z
+  .object({
+    mediaType: z.enum(TRUSTED_ROOT_MEDIA_TYPES),
+    // Keyless verification needs at least one Rekor log and one Fulcio CA; CT logs and TSAs may be
+    // absent from a private deployment's root, and the verifier then fails on its thresholds.
+    tlogs: z.array(transparencyLog).min(1),
+    certificateAuthorities: z.array(certificateAuthority).min(1),
+    ctlogs: z.array(transparencyLog),
+    timestampAuthorities: z.array(certificateAuthority).optional(),
+  })
+  .superRefine((root, ctx) => {
+    // The shape alone does not make usable trust material: keys and certificates must parse, log
+    // IDs must be SHA-256 sized (that is how bundles name them) and windows must not be inverted.
+    const checkRange = (range: TimeRangeJSON, at: PropertyKey[]): void => {
+      if (range.end !== undefined && Date.parse(range.end) < Date.parse(range.start)) {
+        ctx.addIssue({ code: 'custom', path: [...at, 'end'], message: 'ends before it starts' });
+      }
+    };
+    const checkLogs = (logs: readonly z.infer<typeof transparencyLog>[], key: string): void => {
+      logs.forEach((log, i) => {
+        const at = [key, i];
+        const der = Buffer.from(log.publicKey.rawBytes, 'base64');
+        const type = log.publicKey.keyDetails.startsWith('PKCS1_') ? 'pkcs1' : 'spki';
+        try {
+          createPublicKey({ key: der, format: 'der', type });
+        } catch {
+          ctx.addIssue({
+            code: 'custom',
+            path: [...at, 'publicKey', 'rawBytes'],
+            message: `not a DER ${type} public key`,
+          });
+        }
+        checkRange(log.publicKey.validFor, [...at, 'publicKey', 'validFor']);
+        for (const idKey of ['logId', 'checkpointKeyId'] as const) {
+          const id = log[idKey];
+          if (id !== undefined && Buffer.from(id.keyId, 'base64').length !== 32) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [...at, idKey, 'keyId'],
+              message: 'a log ID is 32 bytes',
+            });
+          }
+        }
+      });
+    };
+    const checkAuthorities = (
+      cas: readonly z.infer<typeof certificateAuthority>[],
+      key: string,
+    ): void => {
+      cas.forEach((ca, i) => {
+        ca.certChain.certificates.forEach((cert, j) => {
+          try {
+            new X509Certificate(Buffer.from(cert.rawBytes, 'base64'));
+          } catch {
+            ctx.addIssue({
+              code: 'custom',
+              path: [key, i, 'certChain', 'certificates', j, 'rawBytes'],
+              message: 'not a DER X.509 certificate',
+            });
+          }
+        });
+        checkRange(ca.validFor, [key, i, 'validFor']);
+      });
+    };
+    checkLogs(root.tlogs, 'tlogs');
+    checkLogs(root.ctlogs, 'ctlogs');
+    checkAuthorities(root.certificateAuthorities, 'certificateAuthorities');
+    checkAuthorities(root.timestampAuthorities ?? [], 'timestampAuthorities');
+  });
+
+/**
+ * A Sigstore TrustedRoot (protobuf-specs JSON form) whose shape, keys and certificates have been
+ * checked. It says which Rekor logs, CT logs, Fulcio CAs and TSAs to trust, and when.
+ */
+export type SigstoreTrustedRoot = z.infer<typeof trustedRootSchema>;
+
+/**
+ * Validates untrusted TrustedRoot JSON, collecting every bad field. A root that does not validate
+ * cannot anchor anything, so the failure is TRUST_ROOT_UNAVAILABLE with each field in `details`.
+ */
+export function sigstoreTrustedRootFromJSON(input: unknown): SigstoreTrustedRoot {
+  const parsed = trustedRootSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((issue) => ({
+    path: issue.path.map(String).join('.'),
+    message: issue.message,
+  }));
+  throw new InfraError(
+    'TRUST_ROOT_UNAVAILABLE',
+    `The Sigstore trusted root is not valid: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`,
+    { details: { issues } },
+  );
+}
+
+export interface TrustedRootWindow {
+  /** RFC 3339. */
+  readonly start: string;
+  /** RFC 3339; absent while the key or CA is still in use. */
+  readonly end?: string;
+}
+
+export interface TrustedRootLogSummary extends TrustedRootWindow {
+  readonly baseUrl: string;
+  /** Base64 key ID, as bundles name the log (`tlogEntries[].logId.keyId`, SCT log IDs). */
+  readonly logId: string;
+  readonly keyDetails: string;
+}
+
+export interface TrustedRootAuthoritySummary extends TrustedRootWindow {
+  readonly uri: string;
+  readonly commonName?: string;
+  /** Subject DN of each certificate, leaf or intermediate first, root last. */
+  readonly chainSubjects: readonly string[];
+}
+
+export interface TrustedRootSummary {
+  readonly mediaType: string;
+  readonly tlogs: readonly TrustedRootLogSummary[];
+  readonly ctlogs: readonly TrustedRootLogSummary[];
+  readonly certificateAuthorities: readonly TrustedRootAuthoritySummary[];
+  readonly timestampAuthorities: readonly TrustedRootAuthoritySummary[];
+}
+
+function windowOf(range: TimeRangeJSON): TrustedRootWindow {
+  return range.end === undefined ? { start: range.start } : { start: range.start, end: range.end };
+}
+
+/** What a trusted root trusts and for which period: for `--json` output and error details. */
+export function summarizeSigstoreTrustedRoot(root: SigstoreTrustedRoot): TrustedRootSummary {
+  const log = (l: z.infer<typeof transparencyLog>): TrustedRootLogSummary => ({
+    baseUrl: l.baseUrl,
+    // Bundles and SCTs name a log by the ID the verifier matches on: the checkpoint key ID when
+    // the root gives one (Rekor v2), the log ID otherwise.
+    logId: (l.checkpointKeyId ?? l.logId).keyId,
+    keyDetails: l.publicKey.keyDetails,
+    ...windowOf(l.publicKey.validFor),
+  });
+  const authority = (ca: z.infer<typeof certificateAuthority>): TrustedRootAuthoritySummary => ({
+    uri: ca.uri,
+    ...(ca.subject?.commonName === undefined ? {} : { commonName: ca.subject.commonName }),
+    chainSubjects: ca.certChain.certificates.map(
+      (c) => new X509Certificate(Buffer.from(c.rawBytes, 'base64')).subject,
+    ),
+    ...windowOf(ca.validFor),
+  });
+  return {
+    mediaType: root.mediaType,
+    tlogs: root.tlogs.map(log),
+    ctlogs: root.ctlogs.map(log),
+    certificateAuthorities: root.certificateAuthorities.map(authority),
+    timestampAuthorities: (root.timestampAuthorities ?? []).map(authority),
+  };
+}
+
+/** The public-good trusted root as shipped inside the installed `@sigstore/tuf` package. */
+export interface EmbeddedSigstoreTrustedRoot {
+  readonly trustedRoot: SigstoreTrustedRoot;
+  readonly source: {
+    readonly package: '@sigstore/tuf';
+    readonly packageVersion: string;
+    readonly file: string;
+    readonly repository: typeof SIGSTORE_PUBLIC_GOOD_TUF_URL;
+    readonly target: typeof TRUSTED_ROOT_TARGET;
+  };
+  /** Hex SHA-256 of the decoded trusted_root.json bytes, to say exactly which snapshot was used. */
+  readonly sha256: string;
+}
+
+async function readCapped(file: string, limit: number): Promise<Buffer> {
+  let handle;
+  try {
+    handle = await open(file, 'r');
+    const { size } = await handle.stat();
+    if (size > limit) {
+      throw new InfraError(
+        'TRUST_ROOT_UNAVAILABLE',
+        `${file} is ${size} bytes, more than the ${limit} expected; the @sigstore/tuf install looks corrupt`,
+        { details: { file, size, limit } },
+      );
+    }
+    // Read at most limit+1 bytes so a file that grows after stat still cannot exceed the cap.
+    const buffer = Buffer.alloc(Math.min(size, limit) + 1);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    if (bytesRead > limit) {
+      throw new InfraError(
+        'TRUST_ROOT_UNAVAILABLE',
+        `${file} grew past ${limit} bytes while read`,
+        {
+          details: { file, limit },
+        },
+      );
+    }
+    return buffer.subarray(0, bytesRead);
+  } catch (err) {
+    if (err instanceof InfraError) throw err;
+    throw new InfraError(
+      'TRUST_ROOT_UNAVAILABLE',
+      `Cannot read ${file}; is @sigstore/tuf installed?`,
+      { cause: err, details: { file } },
+    );
+  } finally {
+    await handle?.close();
+  }
+}
+
+function parseJSON(bytes: Buffer, what: string): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8')) as unknown;
+  } catch (err) {
+    throw new InfraError('TRUST_ROOT_UNAVAILABLE', `${what} is not valid JSON`, { cause: err });
+  }
+}
+
+const seedsSchema = z.record(
+  z.string(),
+  z.object({ 'root.json': base64Bytes, targets: z.record(z.string(), base64Bytes) }),
+);
+
+/**
+ * Loads the Sigstore public-good TrustedRoot embedded in the installed `@sigstore/tuf` package
+ * (`seeds.json`, which seeds its TUF cache). No network.
+ *
+ * Trust in these bytes rests on the integrity of the installed npm package (the lockfile hash),
+ * not on TUF: seeds.json carries the TUF root metadata but not the signed targets metadata that
+ * would let us check trusted_root.json's hash offline. It is also a snapshot: logs, CAs or
+ * revocations published after that @sigstore/tuf release are not in it.
+ */
+export async function loadEmbeddedSigstoreTrustedRoot(): Promise<EmbeddedSigstoreTrustedRoot> {
+  const require = createRequire(import.meta.url);
+  let packageJsonPath: string;
+  try {
+    // @sigstore/tuf has no `exports` map, so its package.json and seeds.json resolve directly.
+    packageJsonPath = require.resolve('@sigstore/tuf/package.json');
+  } catch (err) {
+    throw new InfraError('TRUST_ROOT_UNAVAILABLE', 'The @sigstore/tuf package is not installed', {
+      cause: err,
+    });
+  }
+  const packageDir = path.dirname(packageJsonPath);
+  const packageJson = parseJSON(
+    await readCapped(packageJsonPath, MAX_PACKAGE_JSON_BYTES),
+    packageJsonPath,
+  );
+  const version = z.object({ version: z.string() }).safeParse(packageJson);
+
+  const seedsFile = path.join(packageDir, 'seeds.json');
+  const seeds = seedsSchema.safeParse(
+    parseJSON(await readCapped(seedsFile, MAX_SEEDS_BYTES), seedsFile),
+  );
+  if (!seeds.success) {
+    throw new InfraError(
+      'TRUST_ROOT_UNAVAILABLE',
+      `${seedsFile} does not have the shape of @sigstore/tuf seeds`,
+      { details: { issues: seeds.error.issues.map((i) => i.path.map(String).join('.')) } },
+    );
+  }
+  const encoded = seeds.data[SIGSTORE_PUBLIC_GOOD_TUF_URL]?.targets[TRUSTED_ROOT_TARGET];
+  if (encoded === undefined) {
+    throw new InfraError(
+      'TRUST_ROOT_UNAVAILABLE',
+      `${seedsFile} has no ${TRUSTED_ROOT_TARGET} for ${SIGSTORE_PUBLIC_GOOD_TUF_URL}`,
+      { details: { file: seedsFile } },
+    );
+  }
+  // base64 inflates by 4/3, so checking the encoded length bounds the decoded size before decoding.
+  if (encoded.length > Math.ceil(MAX_TRUSTED_ROOT_BYTES / 3) * 4) {
+    throw new InfraError(
+      'TRUST_ROOT_UNAVAILABLE',
+      `The embedded ${TRUSTED_ROOT_TARGET} is too large`,
+    );
+  }
+  const bytes = Buffer.from(encoded, 'base64');
+  const trustedRoot = sigstoreTrustedRootFromJSON(parseJSON(bytes, TRUSTED_ROOT_TARGET));
+  return {
+    trustedRoot,
+    source: {
+      package: '@sigstore/tuf',
+      packageVersion: version.success ? version.data.version : 'unknown',
+      file: seedsFile,
+      repository: SIGSTORE_PUBLIC_GOOD_TUF_URL,
+      target: TRUSTED_ROOT_TARGET,
+    },
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+  };
+}
