@@ -1,5 +1,5 @@
 import { createHash, createPublicKey, X509Certificate } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { z } from 'zod';
@@ -216,11 +216,11 @@ export interface EmbeddedSigstoreTrustedRoot {
   readonly sha256: string;
 }
 
-async function readCapped(file: string, limit: number): Promise<Buffer> {
-  let handle;
+function readCapped(file: string, limit: number): Buffer {
+  let fd: number | undefined;
   try {
-    handle = await open(file, 'r');
-    const { size } = await handle.stat();
+    fd = openSync(file, 'r');
+    const { size } = fstatSync(fd);
     if (size > limit) {
       throw new InfraError(
         'TRUST_ROOT_UNAVAILABLE',
@@ -230,7 +230,7 @@ async function readCapped(file: string, limit: number): Promise<Buffer> {
     }
     // Read at most limit+1 bytes so a file that grows after stat still cannot exceed the cap.
     const buffer = Buffer.alloc(Math.min(size, limit) + 1);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    const bytesRead = readSync(fd, buffer, 0, buffer.length, 0);
     if (bytesRead > limit) {
       throw new InfraError(
         'TRUST_ROOT_UNAVAILABLE',
@@ -249,7 +249,7 @@ async function readCapped(file: string, limit: number): Promise<Buffer> {
       { cause: err, details: { file } },
     );
   } finally {
-    await handle?.close();
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
@@ -268,14 +268,15 @@ const seedsSchema = z.record(
 
 /**
  * Loads the Sigstore public-good TrustedRoot embedded in the installed `@sigstore/tuf` package
- * (`seeds.json`, which seeds its TUF cache). No network.
+ * (`seeds.json`, which seeds its TUF cache). No network. Synchronous: it is one ~30 KB file read
+ * once at start-up, and callers such as the CLI's trust resolution are synchronous.
  *
  * Trust in these bytes rests on the integrity of the installed npm package (the lockfile hash),
  * not on TUF: seeds.json carries the TUF root metadata but not the signed targets metadata that
  * would let us check trusted_root.json's hash offline. It is also a snapshot: logs, CAs or
  * revocations published after that @sigstore/tuf release are not in it.
  */
-export async function loadEmbeddedSigstoreTrustedRoot(): Promise<EmbeddedSigstoreTrustedRoot> {
+export function loadEmbeddedSigstoreTrustedRoot(): EmbeddedSigstoreTrustedRoot {
   const require = createRequire(import.meta.url);
   let packageJsonPath: string;
   try {
@@ -288,15 +289,13 @@ export async function loadEmbeddedSigstoreTrustedRoot(): Promise<EmbeddedSigstor
   }
   const packageDir = path.dirname(packageJsonPath);
   const packageJson = parseJSON(
-    await readCapped(packageJsonPath, MAX_PACKAGE_JSON_BYTES),
+    readCapped(packageJsonPath, MAX_PACKAGE_JSON_BYTES),
     packageJsonPath,
   );
   const version = z.object({ version: z.string() }).safeParse(packageJson);
 
   const seedsFile = path.join(packageDir, 'seeds.json');
-  const seeds = seedsSchema.safeParse(
-    parseJSON(await readCapped(seedsFile, MAX_SEEDS_BYTES), seedsFile),
-  );
+  const seeds = seedsSchema.safeParse(parseJSON(readCapped(seedsFile, MAX_SEEDS_BYTES), seedsFile));
   if (!seeds.success) {
     throw new InfraError(
       'TRUST_ROOT_UNAVAILABLE',

@@ -23,8 +23,7 @@ import {
   VerificationError,
   type CairnError,
 } from '../errors/index.js';
-// TODO(wiring): import from '../keys/index.js' once it exports sigstoreTrustedRootFromJSON.
-import { sigstoreTrustedRootFromJSON } from '../keys/sigstore-trust.js';
+import { sigstoreTrustedRootFromJSON } from '../keys/index.js';
 
 export interface KeylessPolicy {
   /** The signer's certificate SAN (email or URI), compared for exact equality. Never a pattern. */

@@ -35,8 +35,8 @@ function issuePaths(err: CairnError): string[] {
 }
 
 void describe('embedded Sigstore public-good trusted root', () => {
-  void it('loads from the installed @sigstore/tuf without the network', async () => {
-    const embedded = await loadEmbeddedSigstoreTrustedRoot();
+  void it('loads from the installed @sigstore/tuf without the network', () => {
+    const embedded = loadEmbeddedSigstoreTrustedRoot();
     const require = createRequire(import.meta.url);
     const installed = JSON.parse(
       readFileSync(require.resolve('@sigstore/tuf/package.json'), 'utf8'),
@@ -63,13 +63,13 @@ void describe('embedded Sigstore public-good trusted root', () => {
 });
 
 void describe('sigstoreTrustedRootFromJSON', () => {
-  async function embeddedCopy(): Promise<SigstoreTrustedRoot> {
-    const { trustedRoot } = await loadEmbeddedSigstoreTrustedRoot();
+  function embeddedCopy(): SigstoreTrustedRoot {
+    const { trustedRoot } = loadEmbeddedSigstoreTrustedRoot();
     return structuredClone(trustedRoot);
   }
 
-  void it('accepts the embedded root unchanged', async () => {
-    const root = await embeddedCopy();
+  void it('accepts the embedded root unchanged', () => {
+    const root = embeddedCopy();
     assert.deepEqual(sigstoreTrustedRootFromJSON(root), root);
   });
 
@@ -79,8 +79,8 @@ void describe('sigstoreTrustedRootFromJSON', () => {
     }
   });
 
-  void it('lists every bad field, not just the first', async () => {
-    const root = await embeddedCopy();
+  void it('lists every bad field, not just the first', () => {
+    const root = embeddedCopy();
     root.tlogs[0]!.publicKey.rawBytes = 'not base64!';
     root.certificateAuthorities = [];
     (root as { mediaType: string }).mediaType = 'application/json';
@@ -91,8 +91,8 @@ void describe('sigstoreTrustedRootFromJSON', () => {
     assert.ok(paths.includes('mediaType'), paths.join());
   });
 
-  void it('refuses keys and certificates that do not parse, short log IDs and inverted windows', async () => {
-    const root = await embeddedCopy();
+  void it('refuses keys and certificates that do not parse, short log IDs and inverted windows', () => {
+    const root = embeddedCopy();
     const { tlogs, certificateAuthorities: cas } = root;
     tlogs[0]!.publicKey.rawBytes = Buffer.from('not a key').toString('base64');
     tlogs[0]!.publicKey.validFor.end = '2020-01-01T00:00:00Z';

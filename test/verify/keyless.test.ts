@@ -108,8 +108,8 @@ function flipBase64(b64: string, byte = 0): string {
 let embedded: SigstoreTrustedRoot;
 const rootCopy = (): SigstoreTrustedRoot => structuredClone(embedded);
 
-before(async () => {
-  embedded = (await loadEmbeddedSigstoreTrustedRoot()).trustedRoot;
+before(() => {
+  embedded = loadEmbeddedSigstoreTrustedRoot().trustedRoot;
 });
 
 void describe('upstream keyless vectors verify offline', () => {
