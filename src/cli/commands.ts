@@ -5,7 +5,7 @@ import {
   KEY_TYPES,
   fileSigner,
   generateKeyPair,
-  loadEmbeddedTrustedRoot,
+  loadEmbeddedSigstoreTrustedRoot,
   loadPrivateKey,
   loadPublicKey,
   parseCertificates,
@@ -324,7 +324,7 @@ function trustFrom(io: Io, flags: VerifyFlags): VerificationTrust {
     kind: 'keyless',
     identity: flags.identity,
     issuer: flags.identityProvider,
-    trustedRoot: loadEmbeddedTrustedRoot(),
+    trustedRoot: loadEmbeddedSigstoreTrustedRoot().trustedRoot,
   };
 }
 
