@@ -73,8 +73,9 @@ export async function digestModel(
   modelPath: string,
   options: DigestModelOptions = {},
 ): Promise<DigestResult> {
+  const signaturePath = options.signaturePath ?? defaultSignaturePath(modelPath);
   const manifest = await hashModel(modelPath, {
-    ...hashScope(modelPath, options, options.signaturePath),
+    ...hashScope(modelPath, options, signaturePath),
     ...hashingMode(options),
   });
   return { digest: formatArtifactDigest(manifestRootDigest(manifest)), manifest };
