@@ -1,4 +1,5 @@
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type * as CliProgress from 'cli-progress';
 import type { CairnError } from '../errors/index.js';
 import type { HashProgress } from '../manifest/index.js';
 
@@ -74,12 +75,14 @@ export function progressReporter(
   label: string,
 ): { onProgress?: (p: HashProgress) => void; stop: () => void } {
   if (!enabled || io.stderr.isTTY !== true) return { stop: () => undefined };
-  let bar: cliProgress.SingleBar | undefined;
+  let bar: CliProgress.SingleBar | undefined;
   return {
     onProgress: (p) => {
       // Small models finish before a bar would help; start one only for real work.
       if (bar === undefined) {
         if (p.bytesTotal < 256 * 1024 * 1024 || p.bytesDone >= p.bytesTotal) return;
+        // Loaded only when a bar is shown, to keep start-up small.
+        const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof CliProgress;
         bar = new cliProgress.SingleBar(
           {
             stream: io.stderr,

@@ -1,21 +1,12 @@
 import { createHash } from 'node:crypto';
-import {
-  bundleFromJSON,
-  ValidationError as SigstoreBundleValidationError,
-  type Bundle,
-  type TransparencyLogEntry,
-} from '@sigstore/bundle';
-import { RFC3161Timestamp, X509Certificate as SigstoreCertificate } from '@sigstore/core';
-import { TrustedRoot } from '@sigstore/protobuf-specs';
-import {
-  PolicyError as SigstorePolicyError,
-  toSignedEntity,
-  toTrustMaterial,
-  VerificationError as SigstoreVerificationError,
-  Verifier,
-  type Signer as SigstoreSigner,
-  type TrustMaterial,
-} from '@sigstore/verify';
+import { createRequire } from 'node:module';
+import type * as SigstoreBundleLib from '@sigstore/bundle';
+import type { Bundle, TransparencyLogEntry } from '@sigstore/bundle';
+import type * as SigstoreCoreLib from '@sigstore/core';
+import type { RFC3161Timestamp, X509Certificate as SigstoreCertificate } from '@sigstore/core';
+import type * as ProtobufSpecsLib from '@sigstore/protobuf-specs';
+import type * as SigstoreVerifyLib from '@sigstore/verify';
+import type { Signer as SigstoreSigner, TrustMaterial } from '@sigstore/verify';
 import {
   InfraError,
   UsageError,
@@ -24,6 +15,30 @@ import {
   type CairnError,
 } from '../errors/index.js';
 import { sigstoreTrustedRootFromJSON } from '../keys/index.js';
+
+/**
+ * The Sigstore libraries are loaded on first keyless verification only: they cost ~0.2 s of
+ * start-up that key and certificate verification should not pay. (They are CommonJS packages.)
+ */
+interface SigstoreLibs {
+  readonly bundle: typeof SigstoreBundleLib;
+  readonly core: typeof SigstoreCoreLib;
+  readonly specs: typeof ProtobufSpecsLib;
+  readonly verify: typeof SigstoreVerifyLib;
+}
+let libs: SigstoreLibs | undefined;
+function sigstore(): SigstoreLibs {
+  if (libs === undefined) {
+    const require = createRequire(import.meta.url);
+    libs = {
+      bundle: require('@sigstore/bundle') as typeof SigstoreBundleLib,
+      core: require('@sigstore/core') as typeof SigstoreCoreLib,
+      specs: require('@sigstore/protobuf-specs') as typeof ProtobufSpecsLib,
+      verify: require('@sigstore/verify') as typeof SigstoreVerifyLib,
+    };
+  }
+  return libs;
+}
 
 export interface KeylessPolicy {
   /** The signer's certificate SAN (email or URI), compared for exact equality. Never a pattern. */
@@ -77,7 +92,7 @@ export function verifyKeylessBundle(
   const bundle = keylessBundleFromJSON(bundleJson);
   const evidence = readEvidence(bundle);
   // Shape and semantics were validated above, so a failure here would be our bug, not input.
-  const trust = toTrustMaterial(TrustedRoot.fromJSON(root));
+  const trust = sigstore().verify.toTrustMaterial(sigstore().specs.TrustedRoot.fromJSON(root));
   assertCheckpointsMatchProofs(bundle.verificationMaterial.tlogEntries);
   assertTrustRootCovers(evidence, trust);
 
@@ -86,14 +101,14 @@ export function verifyKeylessBundle(
     // tlog 1: every entry must verify and there must be one. ctlog 1: Fulcio certs must carry a
     // valid SCT. timestamp 1: at least one verified signing time (SET or TSA) to check the
     // short-lived certificate against; every timestamp present must verify regardless.
-    const verifier = new Verifier(trust, {
+    const verifier = new (sigstore().verify.Verifier)(trust, {
       tlogThreshold: 1,
       ctlogThreshold: 1,
       timestampThreshold: 1,
     });
     // No policy is passed: @sigstore/verify treats subjectAlternativeName as an unanchored
     // regular expression, so identity is compared below, exactly.
-    signer = verifier.verify(toSignedEntity(bundle));
+    signer = verifier.verify(sigstore().verify.toSignedEntity(bundle));
   } catch (err) {
     throw fromSigstoreError(err);
   }
@@ -200,9 +215,9 @@ function keylessBundleFromJSON(json: unknown): DsseBundle {
 
   let bundle: Bundle | undefined;
   try {
-    bundle = bundleFromJSON(json);
+    bundle = sigstore().bundle.bundleFromJSON(json);
   } catch (err) {
-    if (err instanceof SigstoreBundleValidationError) problems.push(...err.fields);
+    if (err instanceof sigstore().bundle.ValidationError) problems.push(...err.fields);
     else throw bundleInvalid([...problems, '(root): not a Sigstore bundle'], err);
   }
   if (problems.length > 0 || bundle === undefined) throw bundleInvalid(problems);
@@ -237,7 +252,7 @@ function readEvidence(bundle: DsseBundle): Evidence {
   const problems: string[] = [];
   let leaf: SigstoreCertificate | undefined;
   try {
-    leaf = SigstoreCertificate.parse(Buffer.from(leafDer));
+    leaf = sigstore().core.X509Certificate.parse(Buffer.from(leafDer));
     // Touch the lazily parsed parts the checks below rely on.
     void [leaf.issuer, leaf.extAuthorityKeyID, leaf.extSCT?.signedCertificateTimestamps];
   } catch {
@@ -247,7 +262,7 @@ function readEvidence(bundle: DsseBundle): Evidence {
   (bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps ?? []).forEach(
     (ts, i) => {
       try {
-        const parsed = RFC3161Timestamp.parse(Buffer.from(ts.signedTimestamp));
+        const parsed = sigstore().core.RFC3161Timestamp.parse(Buffer.from(ts.signedTimestamp));
         void [parsed.signingTime, parsed.signerIssuer, parsed.signerSerialNumber];
         timestamps.push(parsed);
       } catch {
@@ -352,12 +367,12 @@ function assertTrustRootCovers(evidence: Evidence, trust: TrustMaterial): void {
 }
 
 function fromSigstoreError(err: unknown): CairnError {
-  if (err instanceof SigstorePolicyError) {
+  if (err instanceof sigstore().verify.PolicyError) {
     return new VerificationError('IDENTITY_MISMATCH', 'The signer is not the expected identity', {
       cause: err,
     });
   }
-  if (err instanceof SigstoreVerificationError) {
+  if (err instanceof sigstore().verify.VerificationError) {
     const options = { cause: err, details: { sigstoreCode: err.code } };
     switch (err.code) {
       case 'TLOG_ERROR':
