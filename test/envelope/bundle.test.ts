@@ -1,0 +1,326 @@
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import {
+  BUNDLE_MEDIA_TYPE_V03,
+  IN_TOTO_PAYLOAD_TYPE,
+  MAX_BUNDLE_BYTES,
+  bundleFromJSON,
+  decodeBase64Strict,
+  serializeBundle,
+} from '../../src/envelope/index.js';
+import { CairnError } from '../../src/errors/index.js';
+import { keyed, keyedDir, readShared, sharedOrSkip, throwsCode } from './fixtures.js';
+
+const modelSig = keyed('model.sig');
+const modelJson = JSON.parse(modelSig.toString()) as Record<string, unknown>;
+
+function bytesOf(value: unknown): Buffer {
+  return Buffer.from(JSON.stringify(value));
+}
+
+/** model.sig with a change applied to a deep copy of its JSON. */
+function mutated(change: (doc: any) => void): Buffer {
+  const doc = structuredClone(modelJson) as any;
+  change(doc);
+  return bytesOf(doc);
+}
+
+function issuePaths(err: CairnError): string[] {
+  return (err.details?.issues as { path: string }[]).map((i) => i.path);
+}
+
+test('every signature file in the keyed fixtures parses', () => {
+  const sigs = readdirSync(keyedDir).filter((f) => f.endsWith('.sig'));
+  assert.ok(sigs.length >= 14);
+  for (const f of sigs) {
+    const b = bundleFromJSON(keyed(f));
+    assert.equal(b.dsseEnvelope.signatures.length, 1, f);
+  }
+});
+
+test('model.sig: hint, tlogEntries [], keyid "", exact payload bytes', () => {
+  const b = bundleFromJSON(modelSig);
+  assert.equal(b.mediaType, BUNDLE_MEDIA_TYPE_V03);
+  const c = b.verificationMaterial.content;
+  assert.equal(c.kind, 'publicKey');
+  assert.equal(
+    c.kind === 'publicKey' && c.hint,
+    'e0cf4cda27940b22ecd03881987156ca9be52f38afcbfecdf5efc51818117f7e',
+  );
+  assert.deepEqual(b.verificationMaterial.tlogEntries, []);
+  assert.equal(b.dsseEnvelope.signatures[0]!.keyid, '');
+  assert.ok(b.dsseEnvelope.payload.equals(keyed('payloads/model.payload.json')));
+});
+
+test('legacy rawBytes/keyDetails with keyid null and no tlogEntries parses', () => {
+  const b = bundleFromJSON(keyed('pos-legacy-rawbytes.sig'));
+  const c = b.verificationMaterial.content;
+  assert.equal(c.kind, 'publicKey');
+  if (c.kind !== 'publicKey') return;
+  assert.equal(c.hint, undefined);
+  assert.match(c.legacyRawBytes!.toString(), /^-----BEGIN PUBLIC KEY-----/);
+  assert.equal(b.dsseEnvelope.signatures[0]!.keyid, null);
+});
+
+test('certificate bundle exposes the DER chain, leaf first', () => {
+  const b = bundleFromJSON(keyed('model.cert.sig'));
+  const c = b.verificationMaterial.content;
+  assert.equal(c.kind, 'x509CertificateChain');
+  assert.equal(c.kind === 'x509CertificateChain' && c.certificates.length, 2);
+});
+
+test('every upstream bundle (key, certificate, keyless) parses', (t) => {
+  const shared = sharedOrSkip(t);
+  if (shared === undefined) return;
+  const dirs = readdirSync(`${shared}/vectors/oms-upstream`).filter((d) => d.startsWith('v'));
+  assert.equal(dirs.length, 13);
+  for (const d of dirs) {
+    const b = bundleFromJSON(readShared(shared, 'vectors', 'oms-upstream', d, 'model.sig'));
+    const kind = b.verificationMaterial.content.kind;
+    if (d.endsWith('-sigstore')) {
+      assert.equal(kind, 'certificate', d);
+      assert.ok(b.verificationMaterial.tlogEntries.length > 0, d);
+      assert.equal(b.dsseEnvelope.signatures[0]!.keyid, undefined, d);
+    } else if (d.endsWith('-certificate')) assert.equal(kind, 'x509CertificateChain', d);
+    else assert.equal(kind, 'publicKey', d);
+  }
+});
+
+test('serializeBundle reproduces the reference bytes of model.sig and model.cert.sig', () => {
+  for (const f of ['model.sig', 'model.cert.sig', 'model.p384.sig', 'model.shards-256KiB.sig']) {
+    const original = keyed(f);
+    const b = bundleFromJSON(original);
+    const c = b.verificationMaterial.content;
+    const material =
+      c.kind === 'publicKey'
+        ? { kind: 'publicKey' as const, hint: c.hint! }
+        : c.kind === 'x509CertificateChain'
+          ? { kind: 'x509CertificateChain' as const, certificates: c.certificates }
+          : assert.fail('unexpected material');
+    const out = serializeBundle({
+      verificationMaterial: material,
+      payload: b.dsseEnvelope.payload,
+      payloadType: b.dsseEnvelope.payloadType,
+      signature: b.dsseEnvelope.signatures[0]!.sig,
+    });
+    assert.ok(out.equals(original), f);
+  }
+});
+
+// ── bad input: each a test ───────────────────────────────────────────────────────────────
+
+test('truncated JSON → BUNDLE_MALFORMED', () => {
+  throwsCode(() => bundleFromJSON(modelSig.subarray(0, modelSig.length - 10)), 'BUNDLE_MALFORMED');
+  throwsCode(() => bundleFromJSON(Buffer.alloc(0)), 'BUNDLE_MALFORMED');
+});
+
+test('not UTF-8, or a UTF-8 BOM → BUNDLE_MALFORMED', () => {
+  throwsCode(() => bundleFromJSON(Buffer.from([0x7b, 0xff, 0x7d])), 'BUNDLE_MALFORMED');
+  throwsCode(
+    () => bundleFromJSON(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), modelSig])),
+    'BUNDLE_MALFORMED',
+  );
+});
+
+test('oversized input → BUNDLE_TOO_LARGE before parsing', () => {
+  const big = Buffer.alloc(MAX_BUNDLE_BYTES + 1, 0x20);
+  const err = throwsCode(() => bundleFromJSON(big), 'BUNDLE_TOO_LARGE');
+  assert.equal(err.details?.limit, MAX_BUNDLE_BYTES);
+});
+
+test('deep nesting (10k "[") → BUNDLE_TOO_DEEP before parsing', () => {
+  throwsCode(() => bundleFromJSON(Buffer.from('['.repeat(10_000))), 'BUNDLE_TOO_DEEP');
+  throwsCode(
+    () => bundleFromJSON(Buffer.from('{"a":'.repeat(100) + '1' + '}'.repeat(100))),
+    'BUNDLE_TOO_DEEP',
+  );
+  // Brackets inside strings do not count.
+  const ok = mutated((d) => (d.dsseEnvelope.payloadType = '['.repeat(1000)));
+  assert.equal(bundleFromJSON(ok).dsseEnvelope.payloadType.length, 1000);
+});
+
+test('not an object / wrong types → BUNDLE_INVALID with paths', () => {
+  throwsCode(() => bundleFromJSON(Buffer.from('[]')), 'BUNDLE_INVALID');
+  throwsCode(() => bundleFromJSON(Buffer.from('"x"')), 'BUNDLE_INVALID');
+  const err = throwsCode(
+    () =>
+      bundleFromJSON(
+        mutated((d) => {
+          d.mediaType = 3;
+          d.dsseEnvelope.payloadType = null;
+          d.dsseEnvelope.signatures[0].keyid = 5;
+        }),
+      ),
+    'BUNDLE_INVALID',
+  );
+  assert.deepEqual(issuePaths(err).sort(), [
+    'dsseEnvelope.payloadType',
+    'dsseEnvelope.signatures[0].keyid',
+    'mediaType',
+  ]);
+});
+
+test('missing fields: every bad path is reported', () => {
+  const err = throwsCode(
+    () =>
+      bundleFromJSON(
+        mutated((d) => {
+          delete d.mediaType;
+          delete d.dsseEnvelope.payload;
+          delete d.dsseEnvelope.signatures[0].sig;
+          d.verificationMaterial = { tlogEntries: [] };
+        }),
+      ),
+    'BUNDLE_INVALID',
+  );
+  const paths = issuePaths(err);
+  for (const p of [
+    'mediaType',
+    'dsseEnvelope.payload',
+    'dsseEnvelope.signatures[0].sig',
+    'verificationMaterial',
+  ]) {
+    assert.ok(paths.includes(p), `${p} in ${paths.join(', ')}`);
+  }
+  throwsCode(() => bundleFromJSON(mutated((d) => (d.dsseEnvelope.signatures = []))), 'BUNDLE_INVALID');
+});
+
+test('junk base64 is refused, not skipped like Python', () => {
+  for (const bad of ['ab$d', 'abc', 'ab=d', 'YWJj\n', ' YWJj', 'YW Jj', 'YWI=YWI=', 'YR==']) {
+    assert.equal(decodeBase64Strict(bad), undefined, bad);
+  }
+  assert.deepEqual(decodeBase64Strict('YWI='), Buffer.from('ab'));
+  assert.deepEqual(decodeBase64Strict(''), Buffer.alloc(0));
+  const err = throwsCode(
+    () =>
+      bundleFromJSON(
+        mutated((d) => {
+          d.dsseEnvelope.payload = `${d.dsseEnvelope.payload as string}!`;
+          d.dsseEnvelope.signatures[0].sig = '-_-_';
+        }),
+      ),
+    'BUNDLE_INVALID',
+  );
+  assert.deepEqual(issuePaths(err).sort(), ['dsseEnvelope.payload', 'dsseEnvelope.signatures[0].sig']);
+});
+
+test('unknown fields in security-relevant objects are refused (reference: extra=forbid)', () => {
+  for (const change of [
+    (d: any) => (d.extra = 1),
+    (d: any) => (d.verificationMaterial.extra = 1),
+    (d: any) => (d.verificationMaterial.publicKey.extra = 1),
+    (d: any) => (d.dsseEnvelope.extra = 1),
+    (d: any) => (d.dsseEnvelope.signatures[0].extra = 1),
+  ]) {
+    throwsCode(() => bundleFromJSON(mutated(change)), 'BUNDLE_INVALID');
+  }
+});
+
+test('verification material: exactly one kind; hint must be 64 lowercase hex', () => {
+  throwsCode(
+    () =>
+      bundleFromJSON(
+        mutated((d) => (d.verificationMaterial.certificate = { rawBytes: 'YWJj' })),
+      ),
+    'BUNDLE_INVALID',
+  );
+  throwsCode(
+    () => bundleFromJSON(mutated((d) => (d.verificationMaterial.publicKey.hint = 'E0CF'))),
+    'BUNDLE_INVALID',
+  );
+  // hint null is the reference's default when absent
+  const b = bundleFromJSON(mutated((d) => (d.verificationMaterial.publicKey.hint = null)));
+  assert.equal(b.verificationMaterial.content.kind === 'publicKey' && b.verificationMaterial.content.hint, undefined);
+});
+
+test('keyid absent, "" or null and tlogEntries absent are all accepted', () => {
+  for (const change of [
+    (d: any) => delete d.dsseEnvelope.signatures[0].keyid,
+    (d: any) => (d.dsseEnvelope.signatures[0].keyid = null),
+    (d: any) => delete d.verificationMaterial.tlogEntries,
+  ]) {
+    assert.ok(bundleFromJSON(mutated(change)));
+  }
+});
+
+test('message-signature bundles are refused with a clear reason', () => {
+  const err = throwsCode(
+    () =>
+      bundleFromJSON(
+        mutated((d) => {
+          delete d.dsseEnvelope;
+          d.messageSignature = { messageDigest: { algorithm: 'SHA2_256', digest: 'YWJj' }, signature: 'YWJj' };
+        }),
+      ),
+    'BUNDLE_INVALID',
+  );
+  assert.deepEqual(issuePaths(err), ['messageSignature']);
+  throwsCode(() => bundleFromJSON(mutated((d) => delete d.dsseEnvelope)), 'BUNDLE_INVALID');
+});
+
+test('unknown media type → MEDIA_TYPE_UNSUPPORTED; older Sigstore types parse', () => {
+  throwsCode(
+    () => bundleFromJSON(mutated((d) => (d.mediaType = 'application/vnd.dev.sigstore.bundle.v0.4+json'))),
+    'MEDIA_TYPE_UNSUPPORTED',
+  );
+  assert.equal(
+    bundleFromJSON(keyed('neg-media-type.sig')).mediaType,
+    'application/vnd.dev.sigstore.bundle+json;version=0.2',
+  );
+});
+
+test('bundleFromJSON never throws anything but a CairnError (arbitrary bytes)', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 400 }), (bytes) => {
+      try {
+        bundleFromJSON(bytes);
+      } catch (err) {
+        assert.ok(err instanceof CairnError, String(err));
+      }
+    }),
+    { numRuns: 500 },
+  );
+});
+
+test('bundleFromJSON never throws anything but a CairnError (arbitrary JSON, mutated bundles)', () => {
+  const anyJson = fc.jsonValue({ maxDepth: 6 });
+  const mutatedBundle = fc
+    .tuple(
+      fc.constantFrom(
+        ['mediaType'],
+        ['verificationMaterial'],
+        ['verificationMaterial', 'publicKey'],
+        ['verificationMaterial', 'publicKey', 'hint'],
+        ['verificationMaterial', 'tlogEntries'],
+        ['dsseEnvelope'],
+        ['dsseEnvelope', 'payload'],
+        ['dsseEnvelope', 'payloadType'],
+        ['dsseEnvelope', 'signatures'],
+      ),
+      anyJson,
+    )
+    .map(([path, value]) => {
+      const doc = structuredClone(modelJson) as any;
+      let at = doc;
+      for (const key of path.slice(0, -1)) at = at[key];
+      at[path[path.length - 1]!] = value;
+      return bytesOf(doc);
+    });
+  fc.assert(
+    fc.property(fc.oneof(anyJson.map(bytesOf), mutatedBundle), (bytes) => {
+      try {
+        bundleFromJSON(bytes);
+      } catch (err) {
+        assert.ok(err instanceof CairnError, String(err));
+      }
+    }),
+    { numRuns: 500 },
+  );
+});
+
+test('payloadType is kept as written (checked by the verifier, after the signature)', () => {
+  assert.equal(bundleFromJSON(keyed('neg-payload-type.sig')).dsseEnvelope.payloadType, 'application/json');
+  assert.equal(bundleFromJSON(modelSig).dsseEnvelope.payloadType, IN_TOTO_PAYLOAD_TYPE);
+});
