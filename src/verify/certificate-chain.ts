@@ -39,7 +39,7 @@ export function verifyCertificatePath(
   const validAt = (c: X509Certificate): boolean => {
     const u = usageOf(c, 'chain');
     const ok = u.notBefore.getTime() <= at.getTime() && at.getTime() <= u.notAfter.getTime();
-    if (!ok) reasons.add(`${c.subject.replace(/\n/g, ', ')} was not valid at ${at.toISOString()}`);
+    if (!ok) reasons.add(`${oneLine(c.subject)} was not valid at ${at.toISOString()}`);
     return ok;
   };
   const candidates = [...trustedRoots, ...intermediates];
@@ -53,13 +53,19 @@ export function verifyCertificatePath(
     }
     for (const issuer of candidates) {
       if (path.some((p) => p.raw.equals(issuer.raw))) continue;
-      if (!current.checkIssued(issuer)) continue;
+      if (!current.checkIssued(issuer)) {
+        // Same name but refused by OpenSSL: key identifiers or the issuer's key usage disagree.
+        if (current.issuer === issuer.subject) {
+          reasons.add(`${oneLine(issuer.subject)} may not issue ${oneLine(current.subject)}`);
+        }
+        continue;
+      }
       if (!issuer.ca) {
-        reasons.add(`${issuer.subject.replace(/\n/g, ', ')} is not a CA`);
+        reasons.add(`${oneLine(issuer.subject)} is not a CA`);
         continue;
       }
       if (!safeVerify(current, issuer)) {
-        reasons.add(`the signature on ${current.subject.replace(/\n/g, ', ')} does not verify`);
+        reasons.add(`the signature on ${oneLine(current.subject)} does not verify`);
         continue;
       }
       if (!validAt(issuer)) continue;
@@ -74,13 +80,17 @@ export function verifyCertificatePath(
     if (reasons.size === 0) reasons.add('no trusted root issued it');
     throw new VerificationError(
       'CERT_CHAIN_INVALID',
-      `The signing certificate (${leaf.subject.replace(/\n/g, ', ')}) does not chain to a trusted root: ${[
+      `The signing certificate (${oneLine(leaf.subject)}) does not chain to a trusted root: ${[
         ...reasons,
       ].join('; ')}`,
       { details: { subject: leaf.subject, issuer: leaf.issuer, reasons: [...reasons] } },
     );
   }
   return path;
+}
+
+function oneLine(name: string): string {
+  return name.replace(/\n/g, ', ');
 }
 
 function safeVerify(cert: X509Certificate, issuer: X509Certificate): boolean {

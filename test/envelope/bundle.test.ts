@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment -- these tests edit raw bundle JSON on purpose */
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
@@ -31,7 +32,7 @@ function issuePaths(err: CairnError): string[] {
   return (err.details?.issues as { path: string }[]).map((i) => i.path);
 }
 
-test('every signature file in the keyed fixtures parses', () => {
+void test('every signature file in the keyed fixtures parses', () => {
   const sigs = readdirSync(keyedDir).filter((f) => f.endsWith('.sig'));
   assert.ok(sigs.length >= 14);
   for (const f of sigs) {
@@ -40,7 +41,7 @@ test('every signature file in the keyed fixtures parses', () => {
   }
 });
 
-test('model.sig: hint, tlogEntries [], keyid "", exact payload bytes', () => {
+void test('model.sig: hint, tlogEntries [], keyid "", exact payload bytes', () => {
   const b = bundleFromJSON(modelSig);
   assert.equal(b.mediaType, BUNDLE_MEDIA_TYPE_V03);
   const c = b.verificationMaterial.content;
@@ -54,7 +55,7 @@ test('model.sig: hint, tlogEntries [], keyid "", exact payload bytes', () => {
   assert.ok(b.dsseEnvelope.payload.equals(keyed('payloads/model.payload.json')));
 });
 
-test('legacy rawBytes/keyDetails with keyid null and no tlogEntries parses', () => {
+void test('legacy rawBytes/keyDetails with keyid null and no tlogEntries parses', () => {
   const b = bundleFromJSON(keyed('pos-legacy-rawbytes.sig'));
   const c = b.verificationMaterial.content;
   assert.equal(c.kind, 'publicKey');
@@ -64,14 +65,14 @@ test('legacy rawBytes/keyDetails with keyid null and no tlogEntries parses', () 
   assert.equal(b.dsseEnvelope.signatures[0]!.keyid, null);
 });
 
-test('certificate bundle exposes the DER chain, leaf first', () => {
+void test('certificate bundle exposes the DER chain, leaf first', () => {
   const b = bundleFromJSON(keyed('model.cert.sig'));
   const c = b.verificationMaterial.content;
   assert.equal(c.kind, 'x509CertificateChain');
   assert.equal(c.kind === 'x509CertificateChain' && c.certificates.length, 2);
 });
 
-test('every upstream bundle (key, certificate, keyless) parses', (t) => {
+void test('every upstream bundle (key, certificate, keyless) parses', (t) => {
   const shared = sharedOrSkip(t);
   if (shared === undefined) return;
   const dirs = readdirSync(`${shared}/vectors/oms-upstream`).filter((d) => d.startsWith('v'));
@@ -88,7 +89,7 @@ test('every upstream bundle (key, certificate, keyless) parses', (t) => {
   }
 });
 
-test('serializeBundle reproduces the reference bytes of model.sig and model.cert.sig', () => {
+void test('serializeBundle reproduces the reference bytes of model.sig and model.cert.sig', () => {
   for (const f of ['model.sig', 'model.cert.sig', 'model.p384.sig', 'model.shards-256KiB.sig']) {
     const original = keyed(f);
     const b = bundleFromJSON(original);
@@ -111,12 +112,12 @@ test('serializeBundle reproduces the reference bytes of model.sig and model.cert
 
 // ── bad input: each a test ───────────────────────────────────────────────────────────────
 
-test('truncated JSON → BUNDLE_MALFORMED', () => {
+void test('truncated JSON → BUNDLE_MALFORMED', () => {
   throwsCode(() => bundleFromJSON(modelSig.subarray(0, modelSig.length - 10)), 'BUNDLE_MALFORMED');
   throwsCode(() => bundleFromJSON(Buffer.alloc(0)), 'BUNDLE_MALFORMED');
 });
 
-test('not UTF-8, or a UTF-8 BOM → BUNDLE_MALFORMED', () => {
+void test('not UTF-8, or a UTF-8 BOM → BUNDLE_MALFORMED', () => {
   throwsCode(() => bundleFromJSON(Buffer.from([0x7b, 0xff, 0x7d])), 'BUNDLE_MALFORMED');
   throwsCode(
     () => bundleFromJSON(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), modelSig])),
@@ -124,13 +125,13 @@ test('not UTF-8, or a UTF-8 BOM → BUNDLE_MALFORMED', () => {
   );
 });
 
-test('oversized input → BUNDLE_TOO_LARGE before parsing', () => {
+void test('oversized input → BUNDLE_TOO_LARGE before parsing', () => {
   const big = Buffer.alloc(MAX_BUNDLE_BYTES + 1, 0x20);
   const err = throwsCode(() => bundleFromJSON(big), 'BUNDLE_TOO_LARGE');
   assert.equal(err.details?.limit, MAX_BUNDLE_BYTES);
 });
 
-test('deep nesting (10k "[") → BUNDLE_TOO_DEEP before parsing', () => {
+void test('deep nesting (10k "[") → BUNDLE_TOO_DEEP before parsing', () => {
   throwsCode(() => bundleFromJSON(Buffer.from('['.repeat(10_000))), 'BUNDLE_TOO_DEEP');
   throwsCode(
     () => bundleFromJSON(Buffer.from('{"a":'.repeat(100) + '1' + '}'.repeat(100))),
@@ -141,7 +142,7 @@ test('deep nesting (10k "[") → BUNDLE_TOO_DEEP before parsing', () => {
   assert.equal(bundleFromJSON(ok).dsseEnvelope.payloadType.length, 1000);
 });
 
-test('not an object / wrong types → BUNDLE_INVALID with paths', () => {
+void test('not an object / wrong types → BUNDLE_INVALID with paths', () => {
   throwsCode(() => bundleFromJSON(Buffer.from('[]')), 'BUNDLE_INVALID');
   throwsCode(() => bundleFromJSON(Buffer.from('"x"')), 'BUNDLE_INVALID');
   const err = throwsCode(
@@ -162,7 +163,7 @@ test('not an object / wrong types → BUNDLE_INVALID with paths', () => {
   ]);
 });
 
-test('missing fields: every bad path is reported', () => {
+void test('missing fields: every bad path is reported', () => {
   const err = throwsCode(
     () =>
       bundleFromJSON(
@@ -184,10 +185,13 @@ test('missing fields: every bad path is reported', () => {
   ]) {
     assert.ok(paths.includes(p), `${p} in ${paths.join(', ')}`);
   }
-  throwsCode(() => bundleFromJSON(mutated((d) => (d.dsseEnvelope.signatures = []))), 'BUNDLE_INVALID');
+  throwsCode(
+    () => bundleFromJSON(mutated((d) => (d.dsseEnvelope.signatures = []))),
+    'BUNDLE_INVALID',
+  );
 });
 
-test('junk base64 is refused, not skipped like Python', () => {
+void test('junk base64 is refused, not skipped like Python', () => {
   for (const bad of ['ab$d', 'abc', 'ab=d', 'YWJj\n', ' YWJj', 'YW Jj', 'YWI=YWI=', 'YR==']) {
     assert.equal(decodeBase64Strict(bad), undefined, bad);
   }
@@ -203,10 +207,13 @@ test('junk base64 is refused, not skipped like Python', () => {
       ),
     'BUNDLE_INVALID',
   );
-  assert.deepEqual(issuePaths(err).sort(), ['dsseEnvelope.payload', 'dsseEnvelope.signatures[0].sig']);
+  assert.deepEqual(issuePaths(err).sort(), [
+    'dsseEnvelope.payload',
+    'dsseEnvelope.signatures[0].sig',
+  ]);
 });
 
-test('unknown fields in security-relevant objects are refused (reference: extra=forbid)', () => {
+void test('unknown fields in security-relevant objects are refused (reference: extra=forbid)', () => {
   for (const change of [
     (d: any) => (d.extra = 1),
     (d: any) => (d.verificationMaterial.extra = 1),
@@ -218,12 +225,10 @@ test('unknown fields in security-relevant objects are refused (reference: extra=
   }
 });
 
-test('verification material: exactly one kind; hint must be 64 lowercase hex', () => {
+void test('verification material: exactly one kind; hint must be 64 lowercase hex', () => {
   throwsCode(
     () =>
-      bundleFromJSON(
-        mutated((d) => (d.verificationMaterial.certificate = { rawBytes: 'YWJj' })),
-      ),
+      bundleFromJSON(mutated((d) => (d.verificationMaterial.certificate = { rawBytes: 'YWJj' }))),
     'BUNDLE_INVALID',
   );
   throwsCode(
@@ -232,10 +237,13 @@ test('verification material: exactly one kind; hint must be 64 lowercase hex', (
   );
   // hint null is the reference's default when absent
   const b = bundleFromJSON(mutated((d) => (d.verificationMaterial.publicKey.hint = null)));
-  assert.equal(b.verificationMaterial.content.kind === 'publicKey' && b.verificationMaterial.content.hint, undefined);
+  assert.equal(
+    b.verificationMaterial.content.kind === 'publicKey' && b.verificationMaterial.content.hint,
+    undefined,
+  );
 });
 
-test('keyid absent, "" or null and tlogEntries absent are all accepted', () => {
+void test('keyid absent, "" or null and tlogEntries absent are all accepted', () => {
   for (const change of [
     (d: any) => delete d.dsseEnvelope.signatures[0].keyid,
     (d: any) => (d.dsseEnvelope.signatures[0].keyid = null),
@@ -245,13 +253,16 @@ test('keyid absent, "" or null and tlogEntries absent are all accepted', () => {
   }
 });
 
-test('message-signature bundles are refused with a clear reason', () => {
+void test('message-signature bundles are refused with a clear reason', () => {
   const err = throwsCode(
     () =>
       bundleFromJSON(
         mutated((d) => {
           delete d.dsseEnvelope;
-          d.messageSignature = { messageDigest: { algorithm: 'SHA2_256', digest: 'YWJj' }, signature: 'YWJj' };
+          d.messageSignature = {
+            messageDigest: { algorithm: 'SHA2_256', digest: 'YWJj' },
+            signature: 'YWJj',
+          };
         }),
       ),
     'BUNDLE_INVALID',
@@ -260,9 +271,12 @@ test('message-signature bundles are refused with a clear reason', () => {
   throwsCode(() => bundleFromJSON(mutated((d) => delete d.dsseEnvelope)), 'BUNDLE_INVALID');
 });
 
-test('unknown media type → MEDIA_TYPE_UNSUPPORTED; older Sigstore types parse', () => {
+void test('unknown media type → MEDIA_TYPE_UNSUPPORTED; older Sigstore types parse', () => {
   throwsCode(
-    () => bundleFromJSON(mutated((d) => (d.mediaType = 'application/vnd.dev.sigstore.bundle.v0.4+json'))),
+    () =>
+      bundleFromJSON(
+        mutated((d) => (d.mediaType = 'application/vnd.dev.sigstore.bundle.v0.4+json')),
+      ),
     'MEDIA_TYPE_UNSUPPORTED',
   );
   assert.equal(
@@ -271,7 +285,7 @@ test('unknown media type → MEDIA_TYPE_UNSUPPORTED; older Sigstore types parse'
   );
 });
 
-test('bundleFromJSON never throws anything but a CairnError (arbitrary bytes)', () => {
+void test('bundleFromJSON never throws anything but a CairnError (arbitrary bytes)', () => {
   fc.assert(
     fc.property(fc.uint8Array({ maxLength: 400 }), (bytes) => {
       try {
@@ -284,7 +298,7 @@ test('bundleFromJSON never throws anything but a CairnError (arbitrary bytes)', 
   );
 });
 
-test('bundleFromJSON never throws anything but a CairnError (arbitrary JSON, mutated bundles)', () => {
+void test('bundleFromJSON never throws anything but a CairnError (arbitrary JSON, mutated bundles)', () => {
   const anyJson = fc.jsonValue({ maxDepth: 6 });
   const mutatedBundle = fc
     .tuple(
@@ -320,7 +334,10 @@ test('bundleFromJSON never throws anything but a CairnError (arbitrary JSON, mut
   );
 });
 
-test('payloadType is kept as written (checked by the verifier, after the signature)', () => {
-  assert.equal(bundleFromJSON(keyed('neg-payload-type.sig')).dsseEnvelope.payloadType, 'application/json');
+void test('payloadType is kept as written (checked by the verifier, after the signature)', () => {
+  assert.equal(
+    bundleFromJSON(keyed('neg-payload-type.sig')).dsseEnvelope.payloadType,
+    'application/json',
+  );
   assert.equal(bundleFromJSON(modelSig).dsseEnvelope.payloadType, IN_TOTO_PAYLOAD_TYPE);
 });

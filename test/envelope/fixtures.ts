@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 import { hashBytes, type HashAlgorithm } from '../../src/digest/index.js';
-import { CairnError } from '../../src/errors/index.js';
+import { isCairnError, type CairnError } from '../../src/errors/index.js';
 import { roleForPath, type Manifest, type Resource } from '../../src/manifest/index.js';
 
 function findRepoRoot(): string {
@@ -52,9 +52,10 @@ export function throwsCode(fn: () => unknown, code: string): CairnError {
   } catch (err) {
     caught = err;
   }
-  assert.ok(caught instanceof CairnError, `expected CairnError ${code}, got ${String(caught)}`);
-  assert.equal(caught.code, code, `${caught.code}: ${caught.message}`);
-  return caught;
+  if (!isCairnError(caught)) assert.fail(`expected CairnError ${code}, got ${String(caught)}`);
+  const error = caught;
+  assert.equal(error.code, code, `${error.code}: ${error.message}`);
+  return error;
 }
 
 export async function rejectsCode(p: Promise<unknown>, code: string): Promise<CairnError> {
@@ -64,12 +65,17 @@ export async function rejectsCode(p: Promise<unknown>, code: string): Promise<Ca
   } catch (err) {
     caught = err;
   }
-  assert.ok(caught instanceof CairnError, `expected CairnError ${code}, got ${String(caught)}`);
-  assert.equal(caught.code, code, `${caught.code}: ${caught.message}`);
-  return caught;
+  if (!isCairnError(caught)) assert.fail(`expected CairnError ${code}, got ${String(caught)}`);
+  const error = caught;
+  assert.equal(error.code, code, `${error.code}: ${error.message}`);
+  return error;
 }
 
-export function fileResource(name: string, content: string | Uint8Array, hash: HashAlgorithm = 'sha256'): Resource {
+export function fileResource(
+  name: string,
+  content: string | Uint8Array,
+  hash: HashAlgorithm = 'sha256',
+): Resource {
   return {
     name,
     path: name,

@@ -33,7 +33,7 @@ const leafCert = buildCertificate({
   extKeyUsage: [OID_EKU_CODE_SIGNING, EKU_SERVER_AUTH],
 });
 
-test('parseCertificates: PEM bundle with several certificates, text around them', () => {
+void test('parseCertificates: PEM bundle with several certificates, text around them', () => {
   const pem = `junk before\n${rootCert.toString()}between\n${leafCert.toString()}`;
   const certs = parseCertificates(Buffer.from(pem));
   assert.equal(certs.length, 2);
@@ -43,24 +43,33 @@ test('parseCertificates: PEM bundle with several certificates, text around them'
   assert.ok(parseCertificates(crlf)[0]!.raw.equals(leafCert.raw));
 });
 
-test('parseCertificates: a DER certificate', () => {
+void test('parseCertificates: a DER certificate', () => {
   const certs = parseCertificates(leafCert.raw);
   assert.equal(certs.length, 1);
-  assert.equal(certificateFingerprint(certs[0]!), leafCert.fingerprint256.replace(/:/g, '').toLowerCase());
+  assert.equal(
+    certificateFingerprint(certs[0]!),
+    leafCert.fingerprint256.replace(/:/g, '').toLowerCase(),
+  );
 });
 
-test('parseCertificates: garbage, empty, broken blocks → CERT_MALFORMED', () => {
+void test('parseCertificates: garbage, empty, broken blocks → CERT_MALFORMED', () => {
   throwsCode(() => parseCertificates(Buffer.alloc(0)), 'CERT_MALFORMED');
   throwsCode(() => parseCertificates(Buffer.from('not a certificate')), 'CERT_MALFORMED');
-  throwsCode(() => parseCertificates(Buffer.from([0x30, 0x03, 0x02, 0x01, 0x00])), 'CERT_MALFORMED');
   throwsCode(
-    () => parseCertificates(Buffer.from('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n')),
+    () => parseCertificates(Buffer.from([0x30, 0x03, 0x02, 0x01, 0x00])),
+    'CERT_MALFORMED',
+  );
+  throwsCode(
+    () =>
+      parseCertificates(
+        Buffer.from('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'),
+      ),
     'CERT_MALFORMED',
   );
   throwsCode(() => parseCertificates(Buffer.alloc(2 * 1024 * 1024, 0x41)), 'CERT_MALFORMED');
 });
 
-test('certificateUsage reads validity, keyUsage bits and extended key usage', () => {
+void test('certificateUsage reads validity, keyUsage bits and extended key usage', () => {
   assert.deepEqual(certificateUsage(leafCert.raw), {
     notBefore: new Date('2026-02-03T04:05:06Z'),
     notAfter: new Date('2049-12-31T23:59:59Z'),
@@ -84,7 +93,7 @@ test('certificateUsage reads validity, keyUsage bits and extended key usage', ()
   assert.equal(u.extKeyUsage, undefined);
 });
 
-test('certificateUsage on the upstream test PKI', (t) => {
+void test('certificateUsage on the upstream test PKI', (t) => {
   const shared = sharedOrSkip(t);
   if (shared === undefined) return;
   const dir = ['vectors', 'oms-keyed', 'upstream-certs'];
@@ -95,23 +104,35 @@ test('certificateUsage on the upstream test PKI', (t) => {
   assert.deepEqual(u.extKeyUsage, [OID_EKU_CODE_SIGNING]);
   assert.equal(u.notBefore.toISOString(), '2025-05-02T23:36:28.000Z');
   assert.equal(u.notBefore.getTime(), Date.parse(leaf!.validFrom));
-  assert.deepEqual(certificateUsage(ca!.raw).keyUsage, { digitalSignature: false, keyCertSign: true });
+  assert.deepEqual(certificateUsage(ca!.raw).keyUsage, {
+    digitalSignature: false,
+    keyCertSign: true,
+  });
 });
 
-test('decodeOid inverts OID encoding (property)', () => {
+void test('decodeOid inverts OID encoding (property)', () => {
   const arc = fc.integer({ min: 0, max: 2 ** 40 });
   fc.assert(
-    fc.property(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 39 }), fc.array(arc, { maxLength: 8 }), (a, b, rest) => {
-      const dotted = [a, b, ...rest].join('.');
-      const der = oid(dotted);
-      assert.equal(decodeOid(der.subarray(2)), dotted);
-    }),
+    fc.property(
+      fc.integer({ min: 0, max: 2 }),
+      fc.integer({ min: 0, max: 39 }),
+      fc.array(arc, { maxLength: 8 }),
+      (a, b, rest) => {
+        const dotted = [a, b, ...rest].join('.');
+        const der = oid(dotted);
+        assert.equal(decodeOid(der.subarray(2)), dotted);
+      },
+    ),
   );
 });
 
-test('certificateUsage never throws anything but CERT_MALFORMED on hostile DER (property)', () => {
+void test('certificateUsage never throws anything but CERT_MALFORMED on hostile DER (property)', () => {
   const mutate = fc
-    .tuple(fc.nat(leafCert.raw.length - 1), fc.integer({ min: 0, max: 255 }), fc.nat(leafCert.raw.length))
+    .tuple(
+      fc.nat(leafCert.raw.length - 1),
+      fc.integer({ min: 0, max: 255 }),
+      fc.nat(leafCert.raw.length),
+    )
     .map(([at, value, cut]) => {
       const b = Buffer.from(leafCert.raw);
       b[at] = value;

@@ -68,7 +68,7 @@ const RFC6979 = [
   },
 ];
 
-test('ECDSA signatures are RFC 6979 with the curve hash, DER, high-S kept', async () => {
+void test('ECDSA signatures are RFC 6979 with the curve hash, DER, high-S kept', async () => {
   for (const v of RFC6979) {
     const signer = fileSigner(ecKey(v.curve, v.d));
     const sig = await signer.sign(Buffer.from(v.message));
@@ -77,7 +77,7 @@ test('ECDSA signatures are RFC 6979 with the curve hash, DER, high-S kept', asyn
   // The first vector's s (F7CB…) is above n/2: low-S normalisation must not be applied.
 });
 
-test('signatures verify with node:crypto using the curve hash; deterministic for every type', async () => {
+void test('signatures verify with node:crypto using the curve hash; deterministic for every type', async () => {
   const data = Buffer.from('DSSEv1 28 application/vnd.in-toto+json 2 {}');
   for (const type of KEY_TYPES) {
     const signer = fileSigner(loadPrivateKey(generateKeyPair(type).privateKeyPem));
@@ -86,7 +86,10 @@ test('signatures verify with node:crypto using the curve hash; deterministic for
     const b = await signer.sign(data);
     assert.ok(a.equals(b), `${type} deterministic`);
     const hash = signatureHashFor(type) ?? null;
-    const key = type === 'ed25519' ? signer.publicKey : { key: signer.publicKey, dsaEncoding: 'der' as const };
+    const key =
+      type === 'ed25519'
+        ? signer.publicKey
+        : { key: signer.publicKey, dsaEncoding: 'der' as const };
     assert.ok(cryptoVerify(hash, data, key, a), type);
     assert.ok(verifySignature(signer.publicKey, data, a));
     assert.ok(!verifySignature(signer.publicKey, Buffer.from('other'), a));
@@ -95,7 +98,7 @@ test('signatures verify with node:crypto using the curve hash; deterministic for
   }
 });
 
-test('verifySignature: algorithm fixed by the key; garbage never throws', () => {
+void test('verifySignature: algorithm fixed by the key; garbage never throws', () => {
   const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' });
   const data = Buffer.from('x');
   const sha256Sig = cryptoSign('sha256', data, { key: privateKey, dsaEncoding: 'der' });
@@ -110,19 +113,30 @@ test('verifySignature: algorithm fixed by the key; garbage never throws', () => 
   assert.equal(verifySignature(rsa.publicKey, data, Buffer.alloc(256)), false);
 });
 
-test('certificate mode: the certificate must carry the private key’s public key', () => {
+void test('certificate mode: the certificate must carry the private key’s public key', () => {
   const key = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const cert = buildCertificate({ subject: 's', publicKey: key.publicKey, signingKey: key.privateKey });
-  const wrong = buildCertificate({ subject: 's', publicKey: other.publicKey, signingKey: other.privateKey });
+  const cert = buildCertificate({
+    subject: 's',
+    publicKey: key.publicKey,
+    signingKey: key.privateKey,
+  });
+  const wrong = buildCertificate({
+    subject: 's',
+    publicKey: other.publicKey,
+    signingKey: other.privateKey,
+  });
   const signer = fileSigner(key.privateKey, { certificateChain: [cert] });
   assert.equal(signer.certificateChain?.length, 1);
   throwsCode(() => fileSigner(key.privateKey, { certificateChain: [wrong] }), 'CERT_KEY_MISMATCH');
   throwsCode(() => fileSigner(key.privateKey, { certificateChain: [] }), 'CERT_MALFORMED');
 });
 
-test('a public key or an unsupported key cannot make a signer', () => {
+void test('a public key or an unsupported key cannot make a signer', () => {
   const key = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   throwsCode(() => fileSigner(key.publicKey), 'KEY_MALFORMED');
-  throwsCode(() => fileSigner(generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).privateKey), 'KEY_UNSUPPORTED');
+  throwsCode(
+    () => fileSigner(generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).privateKey),
+    'KEY_UNSUPPORTED',
+  );
 });

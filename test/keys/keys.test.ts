@@ -16,7 +16,7 @@ import { keyed, readShared, sharedOrSkip, throwsCode } from '../envelope/fixture
 const PBES2 = '06092a864886f70d01050d';
 const AES_256_CBC = '060960864801650304012a';
 
-test('generateKeyPair + load round trip for every key type', () => {
+void test('generateKeyPair + load round trip for every key type', () => {
   for (const type of KEY_TYPES) {
     const pair = generateKeyPair(type);
     assert.match(pair.privateKeyPem, /^-----BEGIN PRIVATE KEY-----\n/);
@@ -31,7 +31,7 @@ test('generateKeyPair + load round trip for every key type', () => {
   }
 });
 
-test('passphrase: PKCS#8 PBES2 with AES-256-CBC; required, wrong, right', () => {
+void test('passphrase: PKCS#8 PBES2 with AES-256-CBC; required, wrong, right', () => {
   const pair = generateKeyPair('ecdsa-p384', 'correct horse');
   assert.match(pair.privateKeyPem, /^-----BEGIN ENCRYPTED PRIVATE KEY-----\n/);
   const der = Buffer.from(
@@ -48,7 +48,7 @@ test('passphrase: PKCS#8 PBES2 with AES-256-CBC; required, wrong, right', () => 
   assert.equal(loaded.keyType, 'ecdsa-p384');
 });
 
-test('SEC1 "EC PRIVATE KEY", plain and with legacy PEM encryption', () => {
+void test('SEC1 "EC PRIVATE KEY", plain and with legacy PEM encryption', () => {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-521' });
   const plain = privateKey.export({ type: 'sec1', format: 'pem' }).toString();
   assert.match(plain, /BEGIN EC PRIVATE KEY/);
@@ -62,7 +62,7 @@ test('SEC1 "EC PRIVATE KEY", plain and with legacy PEM encryption', () => {
   assert.equal(loadPrivateKey(enc, 'pw').encrypted, true);
 });
 
-test('the fixture keys load; hint matches the reference', () => {
+void test('the fixture keys load; hint matches the reference', () => {
   const priv = loadPrivateKey(keyed('p256.key.pem').toString());
   assert.equal(priv.keyType, 'ecdsa-p256');
   const pub = loadPublicKey(keyed('p256.pub.pem').toString());
@@ -72,7 +72,7 @@ test('the fixture keys load; hint matches the reference', () => {
   assert.equal(loadPrivateKey(keyed('p384.key.pem').toString()).keyType, 'ecdsa-p384');
 });
 
-test('the hint is of the canonical SPKI PEM, not of the key file bytes', (t) => {
+void test('the hint is of the canonical SPKI PEM, not of the key file bytes', (t) => {
   const shared = sharedOrSkip(t);
   if (shared === undefined) return;
   const file = readShared(shared, 'vectors', 'oms-upstream', 'keys', 'signing-key-pub.pem');
@@ -84,7 +84,7 @@ test('the hint is of the canonical SPKI PEM, not of the key file bytes', (t) => 
   assert.notEqual(createHash('sha256').update(file).digest('hex'), publicKeyHint(key));
 });
 
-test('not a key → KEY_MALFORMED', () => {
+void test('not a key → KEY_MALFORMED', () => {
   const pair = generateKeyPair('ed25519');
   throwsCode(() => loadPrivateKey('hello'), 'KEY_MALFORMED');
   throwsCode(() => loadPrivateKey(pair.publicKeyPem), 'KEY_MALFORMED');
@@ -105,7 +105,7 @@ test('not a key → KEY_MALFORMED', () => {
   );
 });
 
-test('RSA, other curves and X25519 → KEY_UNSUPPORTED', () => {
+void test('RSA, other curves and X25519 → KEY_UNSUPPORTED', () => {
   const keys = [
     generateKeyPairSync('rsa', { modulusLength: 2048 }),
     generateKeyPairSync('ec', { namedCurve: 'secp256k1' }),

@@ -21,7 +21,8 @@ export function oid(dotted: string): Buffer {
   const out: number[] = [40 * arcs[0]! + arcs[1]!];
   for (const arc of arcs.slice(2)) {
     const chunk: number[] = [arc & 0x7f];
-    for (let v = Math.floor(arc / 128); v > 0; v = Math.floor(v / 128)) chunk.unshift(0x80 | (v & 0x7f));
+    for (let v = Math.floor(arc / 128); v > 0; v = Math.floor(v / 128))
+      chunk.unshift(0x80 | (v & 0x7f));
     out.push(...chunk);
   }
   return tlv(0x06, Buffer.from(out));
@@ -86,11 +87,7 @@ export function buildCertificate(spec: CertSpec): X509Certificate {
   const exts: Buffer[] = [];
   if (spec.ca !== undefined) {
     exts.push(
-      extension(
-        '2.5.29.19',
-        true,
-        seq(...(spec.ca ? [tlv(0x01, Buffer.from([0xff]))] : [])),
-      ),
+      extension('2.5.29.19', true, seq(...(spec.ca ? [tlv(0x01, Buffer.from([0xff]))] : []))),
     );
   }
   if (spec.keyUsage !== undefined) exts.push(extension('2.5.29.15', true, keyUsage(spec.keyUsage)));
