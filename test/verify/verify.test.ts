@@ -18,6 +18,7 @@ import {
   fileSigner,
   generateKeyPair,
   loadPrivateKey,
+  loadEmbeddedSigstoreTrustedRoot,
   loadPublicKey,
   parseCertificates,
   publicKeyHint,
@@ -316,6 +317,41 @@ void test('keyless bundles are refused in key and certificate modes', (t) => {
       }),
     'VERIFICATION_MATERIAL_MISMATCH',
   );
+});
+
+void test('keyless bundles verify through verifyBundle (exact identity), then the same statement checks', (t) => {
+  const shared = sharedOrSkip(t);
+  if (shared === undefined) return;
+  const { trustedRoot } = loadEmbeddedSigstoreTrustedRoot();
+  const policy = {
+    identity: 'stefanb@us.ibm.com',
+    issuer: 'https://sigstore.verify.ibm.com/oauth2',
+  };
+  for (const dir of ['v0.3.1-sigstore', 'v1.0.0-sigstore', 'v1.0.1-sigstore', 'v1.1.0-sigstore']) {
+    const bytes = readShared(shared, 'vectors', 'oms-upstream', dir, 'model.sig');
+    const v = verifyBundle(bytes, { kind: 'keyless', ...policy, trustedRoot });
+    assert.equal(
+      v.digest,
+      'sha256:61d4849d9d90076d6215f4d525f13d6574af8e3f67aef3e6f36fc40a14fdd226',
+      dir,
+    );
+    assert.deepEqual(
+      v.manifest.resources.map((r) => r.name),
+      ['signme-1', 'signme-2'],
+    );
+    assert.equal(v.signer.kind, 'keyless');
+    assert.equal(v.signer.kind === 'keyless' && v.signer.identity, policy.identity);
+    throwsCode(
+      () =>
+        verifyBundle(bytes, {
+          kind: 'keyless',
+          ...policy,
+          identity: 'someone@else.example',
+          trustedRoot,
+        }),
+      'IDENTITY_MISMATCH',
+    );
+  }
 });
 
 // ── Cairn's own bundles ──────────────────────────────────────────────────────────────────
