@@ -18,12 +18,13 @@ function usageOf(cert: X509Certificate, what: string): CertificateUsage {
 }
 
 /**
- * Builds a path leaf → bundle intermediates → a certificate in `trustedRoots` (matched by exact
- * DER, never by name), checking every link's signature with the issuer's key, that every issuer is
- * a CA allowed to sign certificates, and that every certificate was valid at `at`. Returns the
- * path, leaf first. Like the reference, which sets the store time to the leaf's notBefore, `at`
- * is the signing time the leaf claims, so expired certificates still verify old signatures.
- * A trusted certificate ends the path wherever it appears (the caller chose to trust it).
+ * Builds a path leaf → bundle intermediates → a self-signed certificate in `trustedRoots`
+ * (matched by exact DER, never by name), checking every link's signature with the issuer's key,
+ * that every issuer is a CA allowed to sign certificates, and that every certificate was valid at
+ * `at`. Returns the path, leaf first. Like the reference (an OpenSSL store without partial
+ * chains), a trusted intermediate does not end a path by itself: the path must reach a trusted
+ * self-signed root. Like the reference, which sets the store time to the leaf's notBefore, `at` is
+ * the signing time the leaf claims, so expired certificates still verify old signatures.
  */
 export function verifyCertificatePath(
   leaf: X509Certificate,
@@ -34,7 +35,8 @@ export function verifyCertificatePath(
   if (trustedRoots.length === 0) {
     throw new VerificationError('CERT_CHAIN_INVALID', 'No trusted root certificates were given');
   }
-  const isTrusted = (c: X509Certificate): boolean => trustedRoots.some((r) => r.raw.equals(c.raw));
+  const isTrustedRoot = (c: X509Certificate): boolean =>
+    trustedRoots.some((r) => r.raw.equals(c.raw)) && c.checkIssued(c) && safeVerify(c, c);
   const reasons = new Set<string>();
   const validAt = (c: X509Certificate): boolean => {
     const u = usageOf(c, 'chain');
@@ -46,7 +48,7 @@ export function verifyCertificatePath(
 
   const extend = (path: X509Certificate[]): X509Certificate[] | undefined => {
     const current = path[path.length - 1]!;
-    if (isTrusted(current)) return path;
+    if (isTrustedRoot(current)) return path;
     if (path.length >= MAX_CHAIN_DEPTH) {
       reasons.add('the chain is too long');
       return undefined;

@@ -179,11 +179,21 @@ void test('model.cert.sig verifies against the upstream root (ca-cert.pem)', (t)
     v.signer.chainFingerprints[2],
     '96b4074fc3c05ab9a7dcdbc239ce4737ecfc5e6ca298f7a908cbe615646a6bc5',
   );
-  // The intermediate alone is not the root the chain ends at, but trusting it explicitly works.
+  // Trusting only the intermediate is not enough: as with the reference's OpenSSL store (no
+  // partial chains), the path must end at a trusted self-signed root.
   const inter = parseCertificates(
     readShared(shared, 'vectors', 'oms-keyed', 'upstream-certs', 'int-ca-cert.pem'),
   );
-  assert.ok(verifyBundle(keyed('model.cert.sig'), { kind: 'certificate', trustedRoots: inter }));
+  throwsCode(
+    () => verifyBundle(keyed('model.cert.sig'), { kind: 'certificate', trustedRoots: inter }),
+    'CERT_CHAIN_INVALID',
+  );
+  assert.ok(
+    verifyBundle(keyed('model.cert.sig'), {
+      kind: 'certificate',
+      trustedRoots: [...inter, ...roots],
+    }),
+  );
   // An unrelated root does not.
   const other = buildCertificate({
     subject: 'root-ca',
