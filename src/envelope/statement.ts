@@ -126,7 +126,8 @@ const statementSchema = z.looseObject({
         digest: z.record(z.string(), z.string()),
       }),
     )
-    .min(1),
+    // in-toto requires a subject; how many OMS needs is the predicate's rule (SUBJECT_INVALID).
+    .max(100_000),
   predicateType: z.string(),
   predicate: z.optional(z.looseObject({})),
 });
@@ -293,6 +294,9 @@ function manifestV1(statement: InTotoStatement): SignedManifest {
 }
 
 function manifestCompat(statement: InTotoStatement): SignedManifest {
+  if (statement.subject.length === 0) {
+    throw new VerificationError('SUBJECT_INVALID', 'The v0.1 statement lists no files');
+  }
   const problems: ResourceProblem[] = [];
   const resources: Resource[] = [];
   const indices: number[] = [];

@@ -319,6 +319,9 @@ void test('subject: exactly one with a sha256 digest → else SUBJECT_INVALID', 
   const noSha = doc();
   noSha.subject[0]!.digest = { sha512: 'ab' };
   throwsCode(() => read(noSha), 'SUBJECT_INVALID');
+  const none = doc();
+  none.subject = [];
+  throwsCode(() => read(none), 'SUBJECT_INVALID');
   const shortSha = doc();
   shortSha.subject[0]!.digest.sha256 = 'abcd';
   throwsCode(() => read(shortSha), 'SUBJECT_INVALID');
