@@ -20,7 +20,7 @@ import {
   type Manifest,
   type Resource,
 } from '../../src/manifest/index.js';
-import type { CairnError } from '../../src/errors/index.js';
+import { CairnError } from '../../src/errors/index.js';
 import { filesManifest, keyed, keyedDir, throwsCode } from './fixtures.js';
 
 type Doc = {
@@ -504,4 +504,48 @@ void test('Digests/v0.1: per-file subjects become a files/sha256 manifest in ref
   assert.equal(s.warnings.length, 1);
   statement.subject[1]!.name = '../x';
   throwsCode(() => read(statement), 'MANIFEST_INVALID');
+});
+
+void test('statement parsing never throws anything but a CairnError (arbitrary and mutated payloads)', () => {
+  const anyJson = fc.jsonValue({ maxDepth: 4 });
+  const paths: readonly (readonly (string | number)[])[] = [
+    ['_type'],
+    ['subject'],
+    ['subject', 0],
+    ['subject', 0, 'digest'],
+    ['predicateType'],
+    ['predicate'],
+    ['predicate', 'serialization'],
+    ['predicate', 'serialization', 'method'],
+    ['predicate', 'serialization', 'hash_type'],
+    ['predicate', 'serialization', 'shard_size'],
+    ['predicate', 'serialization', 'ignore_paths'],
+    ['predicate', 'resources'],
+    ['predicate', 'resources', 0],
+    ['predicate', 'resources', 3, 'name'],
+    ['predicate', 'resources', 3, 'digest'],
+    ['predicate', 'resources', 3, 'algorithm'],
+  ];
+  const mutatedDoc = fc.tuple(fc.constantFrom(...paths), anyJson).map(([path, value]) => {
+    const d = doc() as unknown as Record<string | number, unknown>;
+    let at: Record<string | number, unknown> = d;
+    for (const key of path.slice(0, -1)) at = at[key] as Record<string | number, unknown>;
+    at[path[path.length - 1]!] = value;
+    return Buffer.from(JSON.stringify(d));
+  });
+  const bytes = fc.oneof(
+    fc.uint8Array({ maxLength: 200 }),
+    anyJson.map((v) => Buffer.from(JSON.stringify(v))),
+    mutatedDoc,
+  );
+  fc.assert(
+    fc.property(bytes, (b) => {
+      try {
+        manifestFromStatement(statementFromPayload(b));
+      } catch (err) {
+        assert.ok(err instanceof CairnError, String(err));
+      }
+    }),
+    { numRuns: 500 },
+  );
 });
