@@ -674,6 +674,41 @@ void test('certificate mode: bundle certificates that are not DER certificates �
   );
 });
 
+void test('certificate mode: an RSA signing certificate → ALGORITHM_UNSUPPORTED', async () => {
+  const rootKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const root = buildCertificate({
+    subject: 'root',
+    publicKey: rootKey.publicKey,
+    signingKey: rootKey.privateKey,
+    ca: true,
+    keyUsage: { keyCertSign: true },
+  });
+  const leaf = buildCertificate({
+    subject: 'leaf',
+    issuer: 'root',
+    publicKey: rsa.publicKey,
+    signingKey: rootKey.privateKey,
+    keyUsage: { digitalSignature: true },
+  });
+  const statement = (
+    await signManifest(
+      manifest,
+      fileSigner(loadPrivateKey(generateKeyPair('ed25519').privateKeyPem)),
+    )
+  ).statement;
+  const bundle = serializeBundle({
+    verificationMaterial: { kind: 'x509CertificateChain', certificates: [leaf.raw] },
+    payload: statement,
+    payloadType: 'application/vnd.in-toto+json',
+    signature: cryptoSign('sha256', pae('application/vnd.in-toto+json', statement), rsa.privateKey),
+  });
+  throwsCode(
+    () => verifyBundle(bundle, { kind: 'certificate', trustedRoots: [root] }),
+    'ALGORITHM_UNSUPPORTED',
+  );
+});
+
 // ── inspect ──────────────────────────────────────────────────────────────────────────────
 
 void test('inspectBundle reports claims without verifying', () => {
