@@ -18,7 +18,16 @@ export {
   ERROR_CATALOG,
   isCairnError,
 } from './errors/index.js';
-export { KEY_TYPES } from './keys/index.js';
+export {
+  KEY_TYPES,
+  generateKeyPair,
+  loadPrivateKey,
+  loadPublicKey,
+  fileSigner,
+  publicKeyHint,
+  parseCertificates,
+  loadEmbeddedSigstoreTrustedRoot,
+} from './keys/index.js';
 
 export type {
   DigestModelOptions,

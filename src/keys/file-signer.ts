@@ -1,5 +1,4 @@
 import { sign as cryptoSign, type KeyObject, type X509Certificate } from 'node:crypto';
-import { p256, p384, p521 } from '@noble/curves/nist.js';
 import { InfraError, UsageError } from '../errors/index.js';
 import { keyTypeOf, verifySignature } from './algorithms.js';
 import { publicKeyOf, samePublicKey, type LoadedPrivateKey } from './key-material.js';
@@ -50,31 +49,40 @@ export function fileSigner(
   const signer: Signer = {
     keyType,
     publicKey,
-    sign: (data: Uint8Array): Promise<Buffer> => {
-      try {
-        const signature = rawSign(data);
-        if (!verifySignature(publicKey, data, signature)) {
-          throw new InfraError('INTERNAL', 'A fresh signature failed its own verification');
-        }
-        return Promise.resolve(signature);
-      } catch (err) {
-        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    sign: async (data: Uint8Array): Promise<Buffer> => {
+      const signature = await rawSign(data);
+      if (!verifySignature(publicKey, data, signature)) {
+        throw new InfraError('INTERNAL', 'A fresh signature failed its own verification');
       }
+      return signature;
     },
   };
   return chain === undefined ? signer : { ...signer, certificateChain: [...chain] };
 }
 
-function signerFor(keyType: KeyType, key: KeyObject): (data: Uint8Array) => Buffer {
+function signerFor(keyType: KeyType, key: KeyObject): (data: Uint8Array) => Promise<Buffer> {
   switch (keyType) {
     case 'ecdsa-p256':
-      return ecdsaSigner(p256, scalarOf(key, keyType));
     case 'ecdsa-p384':
-      return ecdsaSigner(p384, scalarOf(key, keyType));
-    case 'ecdsa-p521':
-      return ecdsaSigner(p521, scalarOf(key, keyType));
+    case 'ecdsa-p521': {
+      const scalar = scalarOf(key, keyType);
+      return async (data) => ecdsaSign(await nobleCurve(keyType), scalar, data);
+    }
     case 'ed25519':
-      return (data) => cryptoSign(null, data, key);
+      return (data) => Promise.resolve(cryptoSign(null, data, key));
+  }
+}
+
+/** @noble/curves is loaded on the first ECDSA signature: verification never needs it. */
+async function nobleCurve(keyType: keyof typeof SCALAR_BYTES): Promise<NobleEcdsa> {
+  const nist = await import('@noble/curves/nist.js');
+  switch (keyType) {
+    case 'ecdsa-p256':
+      return nist.p256;
+    case 'ecdsa-p384':
+      return nist.p384;
+    case 'ecdsa-p521':
+      return nist.p521;
   }
 }
 
@@ -86,13 +94,12 @@ interface NobleEcdsa {
   ): Uint8Array;
 }
 
-function ecdsaSigner(curve: NobleEcdsa, scalar: Uint8Array): (data: Uint8Array) => Buffer {
+function ecdsaSign(curve: NobleEcdsa, scalar: Uint8Array, data: Uint8Array): Buffer {
   // noble v2 hashes with the curve's hash when prehash is true (SHA-256/384/512 for
   // P-256/384/521) and uses the same hash in HMAC-DRBG for k, exactly as RFC 6979 describes.
-  return (data) =>
-    Buffer.from(
-      curve.sign(data, scalar, { prehash: true, lowS: false, format: 'der', extraEntropy: false }),
-    );
+  return Buffer.from(
+    curve.sign(data, scalar, { prehash: true, lowS: false, format: 'der', extraEntropy: false }),
+  );
 }
 
 /** The private scalar, left-padded to the curve size, from the key's JWK export. */
