@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isHashAlgorithm, type HashAlgorithm } from '../digest/index.js';
 import { UsageError } from '../errors/index.js';
@@ -96,6 +97,17 @@ export function keygenCommand(io: Io, flags: KeygenFlags): number {
   const publicPath = `${privatePath}.pub`;
   const pair = generateKeyPair(type, passphrase);
   const overwrite = flags.force ?? false;
+  if (!overwrite) {
+    // Check both before writing either, so a refusal never leaves a mismatched pair behind.
+    for (const p of [privatePath, publicPath]) {
+      if (existsSync(p)) {
+        throw new UsageError('OUTPUT_EXISTS', `Refusing to overwrite ${p}`, {
+          hint: 'Choose another --out or pass --force to replace the key pair.',
+          details: { path: p },
+        });
+      }
+    }
+  }
   // Public key first: if it cannot be written, no private key is left without its public half.
   writeFileAtomic(publicPath, Buffer.from(pair.publicKeyPem), { overwrite, mode: 0o644 });
   writeFileAtomic(privatePath, Buffer.from(pair.privateKeyPem), { overwrite, mode: 0o600 });

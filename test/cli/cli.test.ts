@@ -410,6 +410,115 @@ describe('cairn verify against the reference vectors', () => {
   });
 });
 
+describe('interoperability with the reference', () => {
+  test('signing the interop model with the reference key reproduces its payload bytes', async (t) => {
+    const dir = tempDir(t);
+    const model = copyKeyedModel(t);
+    const sig = join(dir, 'model.sig');
+    const run = await runCli([
+      'sign',
+      model,
+      '--private-key',
+      join(keyed, 'p256.key.pem'),
+      '--signature',
+      sig,
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    const ours = JSON.parse(readFileSync(sig, 'utf8')) as {
+      verificationMaterial: { publicKey: { hint: string } };
+      dsseEnvelope: { payload: string };
+    };
+    const theirs = JSON.parse(readFileSync(join(keyed, 'model.sig'), 'utf8')) as typeof ours;
+    const payload = Buffer.from(ours.dsseEnvelope.payload, 'base64');
+    assert.ok(
+      payload.equals(readFileSync(join(keyed, 'payloads', 'model.payload.json'))),
+      'payload bytes differ',
+    );
+    assert.equal(
+      ours.verificationMaterial.publicKey.hint,
+      theirs.verificationMaterial.publicKey.hint,
+    );
+    // Same layout as the reference's file: only the (deterministic) signature differs.
+    const strip = (b: string): string => b.replace(/"sig":"[^"]*"/, '"sig":""');
+    assert.equal(
+      strip(readFileSync(sig, 'utf8')),
+      strip(readFileSync(join(keyed, 'model.sig'), 'utf8')),
+    );
+  });
+
+  test('keyless upstream bundles verify offline with exact identity', async (t) => {
+    const shared = requireShared(t);
+    if (shared === undefined) return;
+    const up = join(shared, 'oms-upstream');
+    const identity = [
+      '--identity',
+      'stefanb@us.ibm.com',
+      '--identity-provider',
+      'https://sigstore.verify.ibm.com/oauth2',
+    ];
+    for (const v of ['v0.3.1-sigstore', 'v1.0.0-sigstore', 'v1.0.1-sigstore', 'v1.1.0-sigstore']) {
+      const ignore =
+        v.startsWith('v1.0.1') || v.startsWith('v1.1.0')
+          ? ['--ignore-paths', join(up, v, 'ignore-me')]
+          : [];
+      const run = await runCli([
+        'verify',
+        join(up, v),
+        '--signature',
+        join(up, v, 'model.sig'),
+        ...identity,
+        ...ignore,
+        '--json',
+      ]);
+      assert.equal(run.code, 0, `${v}: ${run.stdout}${run.stderr}`);
+      const out = run.json<{ signer: { kind: string; identity: string } }>();
+      assert.equal(out.signer.kind, 'keyless');
+      assert.equal(out.signer.identity, 'stefanb@us.ibm.com');
+    }
+    const wrong = await runCli([
+      'verify',
+      join(up, 'v1.1.0-sigstore'),
+      '--signature',
+      join(up, 'v1.1.0-sigstore', 'model.sig'),
+      '--identity',
+      'stefanb@us.ibm.co',
+      '--identity-provider',
+      'https://sigstore.verify.ibm.com/oauth2',
+      '--json',
+    ]);
+    assert.equal(wrong.code, 1);
+    assert.equal(wrong.json<ErrorJson>().error.code, 'IDENTITY_MISMATCH');
+  });
+});
+
+describe('failed commands change nothing', () => {
+  test('a sign that fails leaves no signature file behind', async (t) => {
+    const dir = tempDir(t);
+    const model = copyKeyedModel(t);
+    symlinkSync('weights.bin', join(model, 'link.bin'));
+    await runCli(['keygen', '--out', join(dir, 'k.pem')]);
+    const run = await runCli(['sign', model, '--private-key', join(dir, 'k.pem'), '--json']);
+    assert.equal(run.code, 2);
+    assert.equal(run.json<ErrorJson>().error.code, 'MODEL_SYMLINK');
+    assert.deepEqual(
+      readdirSync(model).filter((n) => n.includes('sig') || n.endsWith('.tmp')),
+      [],
+    );
+  });
+
+  test('keygen refuses to overwrite and leaves the old key intact', async (t) => {
+    const dir = tempDir(t);
+    const key = join(dir, 'k.pem');
+    assert.equal((await runCli(['keygen', '--out', key])).code, 0);
+    const before = readFileSync(key);
+    const again = await runCli(['keygen', '--out', key, '--json']);
+    assert.equal(again.code, 2);
+    assert.equal(again.json<ErrorJson>().error.code, 'OUTPUT_EXISTS');
+    assert.ok(before.equals(readFileSync(key)));
+    assert.deepEqual(readdirSync(dir).sort(), ['k.pem', 'k.pem.pub']);
+  });
+});
+
 describe('cairn verify names every tampering', () => {
   async function signedCopy(
     t: import('node:test').TestContext,
