@@ -24,7 +24,7 @@ import {
   verifyModel,
   writeFileAtomic,
 } from '../model/index.js';
-import type { VerificationTrust } from '../verify/index.js';
+import type { SignerFacts, VerificationTrust } from '../verify/index.js';
 import {
   PASSPHRASE_ENV,
   modelRelativeIgnorePaths,
@@ -340,7 +340,7 @@ function trustFrom(io: Io, flags: VerifyFlags): VerificationTrust {
   };
 }
 
-function describeSigner(s: import('../verify/index.js').SignerFacts): string {
+function describeSigner(s: SignerFacts): string {
   switch (s.kind) {
     case 'key':
       return `${s.keyType} key ${s.hint}`;

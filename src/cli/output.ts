@@ -57,10 +57,9 @@ function formatIssue(issue: unknown): string {
   if (typeof issue === 'string') return issue;
   if (issue !== null && typeof issue === 'object') {
     const o = issue as Record<string, unknown>;
-    const path = Array.isArray(o['path'])
-      ? (o['path'] as unknown[]).join('.')
-      : String(o['path'] ?? '');
-    return `${path || '(root)'}: ${String(o['message'] ?? '')}`;
+    const path = Array.isArray(o['path']) ? o['path'].map((p) => String(p)).join('.') : '';
+    const message = typeof o['message'] === 'string' ? o['message'] : '';
+    return `${path || '(root)'}: ${message}`;
   }
   return String(issue);
 }

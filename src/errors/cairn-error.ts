@@ -71,7 +71,7 @@ export function isCairnError(value: unknown): value is CairnError {
 
 /** Wraps anything that is not a CairnError as INTERNAL, keeping the original as `cause`. */
 export function toCairnError(value: unknown): CairnError {
-  if (value instanceof CairnError) return value;
+  if (value instanceof CairnError) return value as CairnError;
   const message = value instanceof Error ? value.message : String(value);
   return new InfraError('INTERNAL', `Unexpected error: ${message}`, { cause: value });
 }

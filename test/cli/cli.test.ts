@@ -14,7 +14,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { copyKeyedModel, keyed, requireShared, runCli, tempDir } from '../helpers.js';
 
 interface ErrorJson {
@@ -520,9 +520,7 @@ describe('failed commands change nothing', () => {
 });
 
 describe('cairn verify names every tampering', () => {
-  async function signedCopy(
-    t: import('node:test').TestContext,
-  ): Promise<{ model: string; pub: string }> {
+  async function signedCopy(t: TestContext): Promise<{ model: string; pub: string }> {
     const dir = tempDir(t);
     const model = copyKeyedModel(t);
     await runCli(['keygen', '--out', join(dir, 'k.pem')]);
