@@ -17,19 +17,29 @@ import type { FileIdentity } from './walk.js';
  * shard boundary). Plain data so it can be posted to a worker.
  */
 export interface HashJob {
-  /** Index of the job's first digest in the manifest. */
-  readonly slot: number;
+  /** Index of the file in walk order. */
+  readonly file: number;
+  /** Index, within the file, of the job's first shard (0 in files mode). */
+  readonly shard: number;
   /** Relative name, for error messages. */
   readonly path: string;
   /** Absolute path to open. */
   readonly open: string;
-  readonly identity: FileIdentity;
+  /** What the walk saw; absent when the walk did not stat the file (files mode, no progress). */
+  readonly identity: FileIdentity | undefined;
   readonly start: number;
+  /** End offset; -1 for "the whole file, whatever its size when opened". */
   readonly end: number;
   readonly shardSize: number;
 }
 
-/** Number of digests a job yields. */
+export interface HashedJob {
+  readonly digests: Buffer[];
+  /** Bytes hashed: `end - start`, with the size read from the descriptor when `end` was -1. */
+  readonly bytes: number;
+}
+
+/** Number of digests a job yields (a whole-file job, `end` -1 included, yields one). */
 export function digestCount(job: HashJob): number {
   if (job.shardSize === 0) return 1;
   return Math.ceil((job.end - job.start) / job.shardSize);
@@ -82,13 +92,24 @@ export function changedDuringHash(path: string, why: string): UsageError {
   );
 }
 
-function identityChange(expected: FileIdentity, st: BigIntStats): string | undefined {
+/** Differences between the walk's view of a file and the open descriptor. */
+function walkChange(expected: FileIdentity | undefined, st: BigIntStats): string | undefined {
   if (!st.isFile()) return 'no longer a regular file';
-  if (st.dev !== expected.dev || st.ino !== expected.ino) return 'replaced by another file';
+  if (expected === undefined) return undefined;
+  // Number() rounds as the walk's non-BigInt lstat did, so equal inodes compare equal.
+  if (Number(st.dev) !== expected.dev || Number(st.ino) !== expected.ino)
+    return 'replaced by another file';
   if (Number(st.size) !== expected.size)
     return `size changed from ${expected.size} to ${st.size} bytes`;
-  if (st.mtimeNs !== expected.mtimeNs) return 'modification time changed';
-  if (st.ctimeNs !== expected.ctimeNs) return 'status change time changed';
+  return undefined;
+}
+
+/** Differences between two fstat calls on one descriptor, before and after reading it. */
+function readChange(before: BigIntStats, after: BigIntStats): string | undefined {
+  if (after.size !== before.size) return `size changed from ${before.size} to ${after.size} bytes`;
+  if (after.mtimeNs !== before.mtimeNs) return 'modification time changed';
+  if (after.ctimeNs !== before.ctimeNs) return 'status change time changed';
+  if (after.ino !== before.ino || after.dev !== before.dev) return 'replaced by another file';
   return undefined;
 }
 
@@ -118,18 +139,42 @@ export class FileHasher {
     this.buffers = [Buffer.from(memory.buffer, 0, size), Buffer.from(memory.buffer, stride, size)];
   }
 
-  async hash(job: HashJob): Promise<Buffer[]> {
-    if (job.end - job.start <= this.tuning.chunkBytes) return this.hashSmall(job);
-    return this.hashLarge(job);
+  /**
+   * Hashes one job. A job with `end` -1 is a whole file whose size the walk did not read: the
+   * size is taken from the open descriptor. Returns the digests and the bytes covered.
+   */
+  async hash(job: HashJob): Promise<HashedJob> {
+    const { fd, before } = this.openChecked(job);
+    try {
+      const known: HashJob =
+        job.end >= 0
+          ? job
+          : {
+              file: job.file,
+              shard: job.shard,
+              path: job.path,
+              open: job.open,
+              identity: job.identity,
+              start: job.start,
+              end: Number(before.size),
+              shardSize: job.shardSize,
+            };
+      const digests =
+        known.end - known.start <= this.tuning.chunkBytes
+          ? this.hashSmall(known, fd, before)
+          : await this.hashLarge(known, fd, before);
+      return { digests, bytes: known.end - known.start };
+    } finally {
+      closeSync(fd);
+    }
   }
 
-  private openChecked(job: HashJob, flags = 0): number {
+  /** Opens the file (never blocking, never through a link) and checks it is the walked file. */
+  private openChecked(job: HashJob): { fd: number; before: BigIntStats } {
     let fd: number;
     try {
-      fd = openSync(
-        job.open,
-        constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | flags,
-      );
+      // O_NONBLOCK: a FIFO swapped in after the walk must not block the open.
+      fd = openSync(job.open, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') throw changedDuringHash(job.path, 'it disappeared');
@@ -137,44 +182,40 @@ export class FileHasher {
       throw fromFsError(err, job.path);
     }
     try {
-      this.check(job, fd);
+      const before = fstatSync(fd, { bigint: true });
+      const why = walkChange(job.identity, before);
+      if (why !== undefined) throw changedDuringHash(job.path, why);
+      return { fd, before };
     } catch (err) {
       closeSync(fd);
       throw err;
     }
-    return fd;
   }
 
-  private check(job: HashJob, fd: number): void {
-    const why = identityChange(job.identity, fstatSync(fd, { bigint: true }));
+  private checkAfter(job: HashJob, fd: number, before: BigIntStats): void {
+    const why = readChange(before, fstatSync(fd, { bigint: true }));
     if (why !== undefined) throw changedDuringHash(job.path, why);
   }
 
   /** The whole range in one synchronous buffered read. */
-  private hashSmall(job: HashJob): Buffer[] {
+  private hashSmall(job: HashJob, fd: number, before: BigIntStats): Buffer[] {
     const want = job.end - job.start;
     const buf = this.buffers[0];
-    const fd = this.openChecked(job);
-    try {
-      let got = 0;
-      while (got < want) {
-        const n = readFd(job.path, () => readSync(fd, buf, got, want - got, job.start + got));
-        if (n === 0) break;
-        got += n;
-      }
-      if (got !== want) throw changedDuringHash(job.path, `read ${got} of ${want} bytes`);
-      this.check(job, fd);
-    } finally {
-      closeSync(fd);
+    let got = 0;
+    while (got < want) {
+      const n = readFd(job.path, () => readSync(fd, buf, got, want - got, job.start + got));
+      if (n === 0) break;
+      got += n;
     }
+    if (got !== want) throw changedDuringHash(job.path, `read ${got} of ${want} bytes`);
+    this.checkAfter(job, fd, before);
     const feed = new ShardFeed(this.algorithm, job);
     feed.update(buf.subarray(0, want));
     this.onBytes(want);
     return feed.finish(job.path);
   }
 
-  private async hashLarge(job: HashJob): Promise<Buffer[]> {
-    const fd = this.openChecked(job);
+  private async hashLarge(job: HashJob, fd: number, before: BigIntStats): Promise<Buffer[]> {
     let direct: number | undefined;
     let pending: Promise<Chunk> | undefined;
     try {
@@ -210,13 +251,12 @@ export class FileHasher {
         pos += want;
         which ^= 1;
       }
-      this.check(job, fd);
+      this.checkAfter(job, fd, before);
       return feed.finish(job.path);
     } finally {
       // Never close a descriptor (or reuse its buffer) under a read still in flight.
       if (pending !== undefined) await pending.catch(() => undefined);
       if (direct !== undefined) closeSync(direct);
-      closeSync(fd);
     }
   }
 

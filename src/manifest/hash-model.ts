@@ -8,8 +8,8 @@ import {
   type HashJob,
   type HasherTuning,
 } from './file-hasher.js';
-import { roleForPath } from './names.js';
-import { HashPool, abortReason } from './pool.js';
+import { comparePaths, roleForPath } from './names.js';
+import { HashPool, abortReason, type Unit } from './pool.js';
 import type {
   HashModelOptions,
   HashProgress,
@@ -23,21 +23,23 @@ import { effectiveIgnorePaths, walkModel, type ModelFile } from './walk.js';
 /** The reference default shard size (`hashing.py`). */
 export const DEFAULT_SHARD_SIZE = 1_000_000_000;
 
-/** Below both limits the work is done on the calling thread: a pool start costs more. */
+/**
+ * Below both limits the whole model is hashed on the calling thread: starting a worker costs
+ * about 50 ms here, more than hashing 32 MiB or opening a few hundred small files.
+ */
 const INLINE_MAX_BYTES = 32 * 1024 * 1024;
-const INLINE_MAX_JOBS = 256;
+const INLINE_MAX_FILES = 256;
 /** Small jobs are posted to workers in batches of up to this many jobs or bytes. */
-const BATCH_MAX_JOBS = 256;
+const BATCH_MAX_JOBS = 128;
 const BATCH_MAX_BYTES = 8 * 1024 * 1024;
-/** Shard jobs group consecutive shards up to about this many bytes. */
-const SHARD_JOB_MAX_BYTES = 256 * 1024 * 1024;
-const SHARD_JOB_MIN_BYTES = 16 * 1024 * 1024;
+/** Shard jobs group consecutive shards up to this many bytes (one message, one open). */
+const SHARD_JOB_MAX_BYTES = 64 * 1024 * 1024;
 const PROGRESS_INTERVAL_MS = 100;
 
 /** Internal knobs for tests and the benchmark; not part of the public API. */
 export interface HashInternals {
   readonly tuning?: Partial<HasherTuning>;
-  /** Run on a worker pool even when the job is small enough to run inline. */
+  /** Use worker threads even when the model is small enough to hash inline. */
   readonly forcePool?: boolean;
   /**
    * Test seam: called after the first chunk of every multi-chunk read has been hashed, with the
@@ -49,8 +51,8 @@ export interface HashInternals {
 
 /**
  * Walks and hashes a model directory or a single file into a manifest in reference order.
- * Files are hashed on a pool of worker threads (inline when the model is tiny); memory stays
- * bounded by a few read buffers per thread whatever the model size.
+ * Hashing starts while the walk goes on, on worker threads (inline when the model is tiny);
+ * memory stays bounded by two read buffers per thread whatever the model size.
  */
 export function hashModel(modelPath: string, options: HashModelOptions = {}): Promise<Manifest> {
   return hashModelWith(modelPath, options, {});
@@ -84,246 +86,310 @@ export async function hashModelWith(
   const signal = options.signal;
   signal?.throwIfAborted();
 
-  const walk = await walkModel(modelPath, {
-    allowSymlinks,
-    ignorePaths,
-    onlyPaths: options.onlyPaths,
-    signal,
-  });
-  if (walk.files.length === 0 && options.onlyPaths === undefined) {
-    throw new UsageError('MODEL_EMPTY', `The model has no files to hash: ${modelPath}`, {
-      details: { path: modelPath, ignorePaths },
+  const engine = new HashEngine(hashType, method, shardSize, workers, options, internals);
+  let walk;
+  try {
+    walk = await walkModel(modelPath, {
+      allowSymlinks,
+      ignorePaths,
+      onlyPaths: options.onlyPaths,
+      signal,
+      onFile: (file) => engine.add(file),
+      // Sizes up front only when something needs them: shard ranges, or a progress total.
+      statFiles: method === 'shards' || options.onProgress !== undefined,
     });
+    if (walk.files.length === 0 && options.onlyPaths === undefined) {
+      throw new UsageError('MODEL_EMPTY', `The model has no files to hash: ${modelPath}`, {
+        details: { path: modelPath, ignorePaths },
+      });
+    }
+    await engine.finish();
+  } finally {
+    await engine.close();
   }
 
   const serialization: Serialization =
     method === 'shards'
       ? { method, hashType, shardSize, allowSymlinks, ignorePaths }
       : { method, hashType, allowSymlinks, ignorePaths };
-  const plan = planJobs(walk.files, method, shardSize);
-  const digests = await runJobs(plan, hashType, workers, options, internals);
-
   const algorithm = method === 'shards' ? `${hashType}-sharded-${shardSize}` : hashType;
+  const order = walk.files.map((_, i) => i);
+  order.sort((a, b) => comparePaths(walk.files[a]!.path, walk.files[b]!.path));
   const resources: Resource[] = [];
-  for (const [i, slot] of plan.slots.entries()) {
-    const role = roleForPath(slot.file.path === '.' ? walk.modelName : slot.file.path);
-    const digest = digests[i]!;
-    if (slot.shard === undefined) {
-      resources.push({
-        name: slot.file.path,
-        path: slot.file.path,
-        algorithm,
-        digest,
-        size: slot.file.identity.size,
-        role,
-      });
-    } else {
-      const { start, end } = slot.shard;
-      resources.push({
-        name: `${slot.file.path}:${start}:${end}`,
-        path: slot.file.path,
-        shard: { start, end },
-        algorithm,
-        digest,
-        size: end - start,
-        role,
-      });
+  for (const i of order) {
+    const file = walk.files[i]!;
+    const role = roleForPath(file.path === '.' ? walk.modelName : file.path);
+    const digests = engine.digests[i] ?? [];
+    const size = file.identity?.size ?? engine.sizes[i]!;
+    switch (method) {
+      case 'files':
+        resources.push({
+          name: file.path,
+          path: file.path,
+          algorithm,
+          digest: digests[0]!,
+          size,
+          role,
+        });
+        break;
+      case 'shards':
+        // Zero-length files produce no resource at all (reference `_get_shards`).
+        for (let k = 0, start = 0; start < size; k++, start += shardSize) {
+          const end = Math.min(start + shardSize, size);
+          resources.push({
+            name: `${file.path}:${start}:${end}`,
+            path: file.path,
+            shard: { start, end },
+            algorithm,
+            digest: digests[k]!,
+            size: end - start,
+            role,
+          });
+        }
+        break;
     }
   }
   return { modelName: walk.modelName, serialization, resources };
 }
 
-interface DigestSlot {
-  readonly file: ModelFile;
-  readonly shard?: { readonly start: number; readonly end: number };
-}
+/**
+ * Turns files into jobs as the walk finds them and hashes them: inline until the model proves
+ * big enough to pay for worker threads, then on the pool, while the walk continues.
+ */
+class HashEngine {
+  /** Digests per file (walk order), one per shard in shards mode. */
+  readonly digests: Buffer[][] = [];
+  /** Sizes per file (walk order) as measured by the hasher. */
+  readonly sizes: number[] = [];
+  private readonly tuning: HasherTuning;
+  private readonly progress: BigInt64Array;
+  private readonly progressBuffer: SharedArrayBuffer;
+  private readonly digestLength: number;
+  private pool: HashPool | undefined;
+  /** Units found before the pool started (or all of them, when it never does). */
+  private held: Unit[] = [];
+  private batch: HashJob[] = [];
+  private batchBytes = 0;
+  private bytesTotal = 0;
+  private filesTotal = 0;
+  private filesDone = 0;
+  /** Jobs still to finish per file, to count finished files for progress. */
+  private readonly jobsLeft: number[] = [];
+  private readonly reporter: ProgressReporter;
+  private readonly onAbort: () => void;
 
-interface Plan {
-  /** One per resource, in manifest order (files are already sorted). */
-  readonly slots: readonly DigestSlot[];
-  readonly jobs: readonly HashJob[];
-  readonly totalBytes: number;
-  /** Index in `jobs` of the last job of each file, to count finished files for progress. */
-  readonly lastJobOfFile: ReadonlySet<number>;
-}
+  constructor(
+    private readonly algorithm: HashAlgorithm,
+    private readonly method: SerializationMethod,
+    private readonly shardSize: number,
+    private readonly workers: number,
+    private readonly options: HashModelOptions,
+    private readonly internals: HashInternals,
+  ) {
+    this.tuning = { ...DEFAULT_TUNING, ...internals.tuning };
+    this.digestLength = digestLength(algorithm);
+    // Slot 0 counts bytes hashed on this thread, slot i+1 those of worker i.
+    this.progressBuffer = new SharedArrayBuffer(
+      BigInt64Array.BYTES_PER_ELEMENT * (Math.max(workers, 1) + 1),
+    );
+    this.progress = new BigInt64Array(this.progressBuffer);
+    this.reporter = new ProgressReporter(options.onProgress, () => {
+      let bytes = 0n;
+      for (let i = 0; i < this.progress.length; i++) bytes += Atomics.load(this.progress, i);
+      return {
+        bytesDone: Number(bytes),
+        bytesTotal: this.bytesTotal,
+        filesDone: this.filesDone,
+        filesTotal: this.filesTotal,
+      };
+    });
+    this.onAbort = () => this.pool?.fail(abortReason(options.signal));
+    options.signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
 
-function planJobs(
-  files: readonly ModelFile[],
-  method: SerializationMethod,
-  shardSize: number,
-): Plan {
-  const slots: DigestSlot[] = [];
-  const jobs: HashJob[] = [];
-  const lastJobOfFile = new Set<number>();
-  let totalBytes = 0;
-  for (const file of files) totalBytes += file.identity.size;
-  // Group small shards so a job is big enough to amortise its message, small enough to spread.
-  const perJob = Math.max(
-    1,
-    Math.floor(
-      Math.min(SHARD_JOB_MAX_BYTES, Math.max(SHARD_JOB_MIN_BYTES, totalBytes / 16)) / shardSize,
-    ),
-  );
-  for (const file of files) {
-    const size = file.identity.size;
-    const base = { path: file.path, open: file.open, identity: file.identity };
-    switch (method) {
+  add(file: ModelFile): void {
+    const failed = this.pool?.failed;
+    if (failed !== undefined) throw failed; // stop the walk at the first hashing error
+    const index = this.digests.length;
+    // Unknown (-1) when the walk did not stat: the hasher reads it from the descriptor.
+    const size = file.identity?.size ?? -1;
+    this.digests.push([]);
+    this.sizes.push(0);
+    this.filesTotal++;
+    this.bytesTotal += Math.max(size, 0);
+    // Job objects are built as literals: spreading a shared base object is several times slower
+    // in V8, which shows over tens of thousands of files.
+    const { path, open, identity } = file;
+    let jobs = 0;
+    switch (this.method) {
       case 'files':
-        jobs.push({ ...base, slot: slots.length, start: 0, end: size, shardSize: 0 });
-        slots.push({ file });
-        lastJobOfFile.add(jobs.length - 1);
+        this.addJob({
+          file: index,
+          shard: 0,
+          path,
+          open,
+          identity,
+          start: 0,
+          end: size,
+          shardSize: 0,
+        });
+        jobs = 1;
         break;
       case 'shards': {
-        // Zero-length files produce no resource at all (reference `_get_shards`).
-        if (size === 0) break;
-        const step = perJob * shardSize;
+        const shardSize = this.shardSize;
+        const step = Math.max(1, Math.floor(SHARD_JOB_MAX_BYTES / shardSize)) * shardSize;
         for (let start = 0; start < size; start += step) {
           const end = Math.min(start + step, size);
-          jobs.push({ ...base, slot: slots.length, start, end, shardSize });
-          for (let s = start; s < end; s += shardSize) {
-            slots.push({ file, shard: { start: s, end: Math.min(s + shardSize, size) } });
-          }
+          const shard = start / shardSize;
+          this.addJob({ file: index, shard, path, open, identity, start, end, shardSize });
+          jobs++;
         }
-        lastJobOfFile.add(jobs.length - 1);
         break;
       }
     }
+    this.jobsLeft.push(jobs);
+    if (jobs === 0) this.filesDone++;
+    if (
+      this.pool === undefined &&
+      this.workers > 0 &&
+      (this.bytesTotal > INLINE_MAX_BYTES ||
+        this.filesTotal > INLINE_MAX_FILES ||
+        (size < 0 && this.filesTotal > INLINE_MAX_FILES / 8))
+    ) {
+      this.startPool();
+    }
   }
-  return { slots, jobs, totalBytes, lastJobOfFile };
-}
 
-/**
- * Orders jobs into units for the pool: big jobs alone and largest first (so the last one to
- * finish is short), then small ones batched in walk order (directory locality helps the disk).
- */
-function makeUnits(jobs: readonly HashJob[]): HashJob[][] {
-  const big: HashJob[] = [];
-  const small: HashJob[][] = [];
-  let batch: HashJob[] = [];
-  let batchBytes = 0;
-  for (const job of jobs) {
-    const n = job.end - job.start;
+  private addJob(job: HashJob): void {
+    const n = job.end < 0 ? 0 : job.end - job.start;
     if (n >= BATCH_MAX_BYTES) {
-      big.push(job);
-      continue;
+      this.emit([job]);
+      return;
     }
-    if (batch.length >= BATCH_MAX_JOBS || batchBytes + n > BATCH_MAX_BYTES) {
-      small.push(batch);
-      batch = [];
-      batchBytes = 0;
+    if (this.batch.length >= BATCH_MAX_JOBS || this.batchBytes + n > BATCH_MAX_BYTES) {
+      this.flushBatch();
     }
-    batch.push(job);
-    batchBytes += n;
+    this.batch.push(job);
+    this.batchBytes += n;
   }
-  if (batch.length > 0) small.push(batch);
-  big.sort((a, b) => b.end - b.start - (a.end - a.start));
-  return [...big.map((j) => [j]), ...small];
-}
 
-async function runJobs(
-  plan: Plan,
-  algorithm: HashAlgorithm,
-  workers: number,
-  options: HashModelOptions,
-  internals: HashInternals,
-): Promise<Buffer[]> {
-  const tuning: HasherTuning = { ...DEFAULT_TUNING, ...internals.tuning };
-  const signal = options.signal;
-  const digests: Buffer[] = new Array<Buffer>(plan.slots.length);
-  const units = makeUnits(plan.jobs);
-  const inline =
-    workers === 0 ||
-    (internals.forcePool !== true &&
-      plan.totalBytes <= INLINE_MAX_BYTES &&
-      plan.jobs.length <= INLINE_MAX_JOBS);
-  const poolSize = inline ? 0 : Math.max(1, Math.min(workers, units.length));
-  // Slot 0 counts bytes hashed on this thread, slot i+1 those of worker i.
-  const progressBuffer = new SharedArrayBuffer(BigInt64Array.BYTES_PER_ELEMENT * (poolSize + 1));
-  const progress = new BigInt64Array(progressBuffer);
-  const filesTotal = plan.lastJobOfFile.size;
-  let filesDone = 0;
-  const report = progressReporter(options.onProgress, plan.totalBytes, filesTotal, () => {
-    let bytes = 0n;
-    for (let i = 0; i < progress.length; i++) bytes += Atomics.load(progress, i);
-    return { bytesDone: Number(bytes), filesDone };
-  });
+  private flushBatch(): void {
+    if (this.batch.length === 0) return;
+    this.emit(this.batch);
+    this.batch = [];
+    this.batchBytes = 0;
+  }
 
-  const store = (job: HashJob, jobIndex: number, out: Uint8Array, offset: number): number => {
-    const count = digestCount(job);
-    const len = digestLength(algorithm);
-    for (let k = 0; k < count; k++) {
-      const at = offset + k * len;
-      digests[job.slot + k] = Buffer.from(out.subarray(at, at + len));
-    }
-    if (plan.lastJobOfFile.has(jobIndex)) filesDone++;
-    return offset + count * len;
-  };
-  const jobIndex = new Map<HashJob, number>(plan.jobs.map((j, i) => [j, i]));
+  private emit(unit: Unit): void {
+    if (this.pool === undefined) this.held.push(unit);
+    else this.pool.push(unit);
+  }
 
-  try {
-    if (inline) {
-      const hasher = new FileHasher(
-        algorithm,
-        tuning,
-        (n) => void Atomics.add(progress, 0, BigInt(n)),
-        internals.afterFirstChunk === undefined
-          ? {}
-          : { afterFirstChunk: internals.afterFirstChunk },
-      );
-      for (const unit of units) {
-        for (const job of unit) {
-          if (signal?.aborted === true) throw abortReason(signal);
-          const parts = await hasher.hash(job);
-          store(job, jobIndex.get(job)!, Buffer.concat(parts), 0);
-        }
-      }
-    } else {
-      const pool = new HashPool(poolSize, {
-        algorithm,
-        tuning,
-        progress: progressBuffer,
+  private startPool(): void {
+    this.pool = new HashPool(
+      Math.max(1, this.workers),
+      {
+        algorithm: this.algorithm,
+        tuning: this.tuning,
+        progress: this.progressBuffer,
         firstSlot: 1,
-        onPaused: internals.afterFirstChunk,
-      });
-      try {
-        await pool.run(
-          units,
-          (u, out) => {
-            let offset = 0;
-            for (const job of units[u]!) offset = store(job, jobIndex.get(job)!, out, offset);
-          },
-          signal,
-        );
-      } finally {
-        await pool.close();
+        onPaused: this.internals.afterFirstChunk,
+      },
+      (unit, out, sizes) => {
+        let offset = 0;
+        for (const [i, job] of unit.entries()) offset = this.store(job, out, offset, sizes[i]!);
+      },
+    );
+    for (const unit of this.held) this.pool.push(unit);
+    this.held = [];
+  }
+
+  /** Files out of `out` the digests of `job`, starting at `offset`; returns the next offset. */
+  private store(job: HashJob, out: Uint8Array, offset: number, bytes: number): number {
+    const count = digestCount(job);
+    const into = this.digests[job.file]!;
+    for (let k = 0; k < count; k++) {
+      const at = offset + k * this.digestLength;
+      into[job.shard + k] = Buffer.from(out.subarray(at, at + this.digestLength));
+    }
+    this.sizes[job.file]! += bytes;
+    if (--this.jobsLeft[job.file]! === 0) this.filesDone++;
+    return offset + count * this.digestLength;
+  }
+
+  /** Hashes whatever is left and waits for every digest. */
+  async finish(): Promise<void> {
+    this.flushBatch();
+    if (this.pool === undefined && this.held.length > 0 && this.internals.forcePool === true) {
+      this.startPool();
+    }
+    if (this.pool !== undefined) {
+      this.pool.end();
+      await this.pool.done;
+    } else {
+      await this.hashInline();
+    }
+    this.reporter.final();
+  }
+
+  private async hashInline(): Promise<void> {
+    const signal = this.options.signal;
+    const hooks =
+      this.internals.afterFirstChunk === undefined
+        ? {}
+        : { afterFirstChunk: this.internals.afterFirstChunk };
+    const hasher = new FileHasher(
+      this.algorithm,
+      this.tuning,
+      (n) => void Atomics.add(this.progress, 0, BigInt(n)),
+      hooks,
+    );
+    for (const unit of this.held) {
+      for (const job of unit) {
+        if (signal?.aborted === true) throw abortReason(signal);
+        const done = await hasher.hash(job);
+        this.store(job, Buffer.concat(done.digests), 0, done.bytes);
       }
     }
-  } finally {
-    report.stop();
   }
-  report.final();
-  return digests;
+
+  async close(): Promise<void> {
+    this.reporter.stop();
+    this.options.signal?.removeEventListener('abort', this.onAbort);
+    await this.pool?.close();
+  }
 }
 
 /** Calls `onProgress` at most every 100 ms while work runs, and once more at the end. */
-function progressReporter(
-  onProgress: ((p: HashProgress) => void) | undefined,
-  bytesTotal: number,
-  filesTotal: number,
-  sample: () => { bytesDone: number; filesDone: number },
-): { stop(): void; final(): void } {
-  if (onProgress === undefined) return { stop: () => undefined, final: () => undefined };
-  let last = -1;
-  const timer = setInterval(() => {
-    const { bytesDone, filesDone } = sample();
-    if (bytesDone + filesDone === last) return;
-    last = bytesDone + filesDone;
-    onProgress({ bytesDone, bytesTotal, filesDone, filesTotal });
-  }, PROGRESS_INTERVAL_MS);
-  timer.unref();
-  return {
-    stop: () => clearInterval(timer),
-    final: () =>
-      onProgress({ bytesDone: bytesTotal, bytesTotal, filesDone: filesTotal, filesTotal }),
-  };
+class ProgressReporter {
+  private readonly timer: NodeJS.Timeout | undefined;
+  private last = -1;
+
+  constructor(
+    private readonly onProgress: ((p: HashProgress) => void) | undefined,
+    private readonly sample: () => HashProgress,
+  ) {
+    if (onProgress === undefined) return;
+    this.timer = setInterval(() => this.tick(), PROGRESS_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  private tick(): void {
+    const p = this.sample();
+    const key = p.bytesDone + p.filesDone + p.bytesTotal;
+    if (key === this.last) return;
+    this.last = key;
+    this.onProgress?.(p);
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+  }
+
+  /** The last call: everything done (the sampled byte count could lag the final digests). */
+  final(): void {
+    this.stop();
+    const p = this.sample();
+    this.onProgress?.({ ...p, bytesDone: p.bytesTotal, filesDone: p.filesTotal });
+  }
 }

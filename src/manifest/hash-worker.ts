@@ -29,11 +29,18 @@ function reply(message: WorkerReply, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(message, transfer);
 }
 
-async function runUnit(jobs: readonly HashJob[]): Promise<Uint8Array> {
+async function runUnit(
+  jobs: readonly HashJob[],
+): Promise<{ digests: Uint8Array; sizes: Float64Array }> {
   const parts: Buffer[] = [];
-  for (const job of jobs) parts.push(...(await hasher.hash(job)));
+  const sizes = new Float64Array(jobs.length);
+  for (const [i, job] of jobs.entries()) {
+    const done = await hasher.hash(job);
+    parts.push(...done.digests);
+    sizes[i] = done.bytes;
+  }
   // A fresh copy so its ArrayBuffer can be transferred, not cloned.
-  return new Uint8Array(Buffer.concat(parts));
+  return { digests: new Uint8Array(Buffer.concat(parts)), sizes };
 }
 
 // Units are handled strictly one after another so the two read buffers are never shared.
@@ -41,8 +48,11 @@ let queue: Promise<void> = Promise.resolve();
 port.on('message', (message: UnitMessage) => {
   queue = queue.then(async () => {
     try {
-      const digests = await runUnit(message.jobs);
-      reply({ type: 'done', id: message.id, digests }, [digests.buffer as ArrayBuffer]);
+      const { digests, sizes } = await runUnit(message.jobs);
+      reply({ type: 'done', id: message.id, digests, sizes }, [
+        digests.buffer as ArrayBuffer,
+        sizes.buffer as ArrayBuffer,
+      ]);
     } catch (err) {
       reply({ type: 'error', id: message.id, error: errorToWire(err) });
     }

@@ -6,19 +6,26 @@ import { errorFromWire, type UnitMessage, type WorkerInit, type WorkerReply } fr
 export interface PoolInit {
   readonly algorithm: WorkerInit['algorithm'];
   readonly tuning: WorkerInit['tuning'];
+  /** BigInt64Array of bytes hashed; worker i writes slot `firstSlot + i`. */
   readonly progress: SharedArrayBuffer;
-  /** First progress slot; worker i writes slot `firstSlot + i`. */
   readonly firstSlot: number;
   /** Test seam, see `FileHasherHooks.afterFirstChunk`. */
   readonly onPaused: ((path: string) => void | Promise<void>) | undefined;
 }
 
+export type Unit = readonly HashJob[];
+
 /**
  * A worker may hold this many bytes of queued work besides the unit it is hashing, so it never
- * waits for a message between two small units, while large units stay with whoever is free.
+ * waits for a message between two small units, while big units stay with whoever is free.
  */
 const PREFETCH_BYTES = 32 * 1024 * 1024;
 const MAX_IN_FLIGHT = 3;
+/**
+ * Workers only hold read buffers and short-lived hashing objects; a small young generation keeps
+ * each thread's resident memory to a few MiB above its buffers (V8's default grows to 48 MiB).
+ */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 };
 
 interface Slot {
   readonly worker: Worker;
@@ -27,139 +34,74 @@ interface Slot {
   bytes: number;
 }
 
-export function unitBytes(unit: readonly HashJob[]): number {
+/** Scheduling weight of a whole file whose size the walk did not read. */
+const UNKNOWN_SIZE_WEIGHT = 64 * 1024;
+
+export function unitBytes(unit: Unit): number {
   let n = 0;
-  for (const job of unit) n += job.end - job.start;
+  for (const job of unit) n += job.end < 0 ? UNKNOWN_SIZE_WEIGHT : job.end - job.start;
   return n;
 }
 
-/** A fixed set of hash worker threads fed from one queue of units. */
+/**
+ * Hash worker threads fed from one queue. Threads are started on demand, up to `maxSize`, only
+ * when every running one is busy: a model that is one big file never starts a second thread.
+ * Units can be pushed while the model is still being walked.
+ */
 export class HashPool {
-  private readonly slots: Slot[];
+  private readonly slots: Slot[] = [];
+  private readonly queue: { id: number; unit: Unit; bytes: number }[] = [];
+  private readonly units = new Map<number, Unit>();
+  private nextId = 0;
+  private ended = false;
   private closing = false;
-  private fail: (err: Error) => void = () => undefined;
+  private failure: Error | undefined;
+  private resolveDone!: () => void;
+  private rejectDone!: (err: Error) => void;
+  /** Settles when every pushed unit is hashed after `end()`, or at the first failure. */
+  readonly done: Promise<void>;
 
   constructor(
-    size: number,
+    private readonly maxSize: number,
     private readonly init: PoolInit,
+    private readonly onDone: (unit: Unit, digests: Uint8Array, sizes: Float64Array) => void,
   ) {
-    const url = new URL('./hash-worker.js', import.meta.url);
-    this.slots = [];
-    for (let i = 0; i < size; i++) {
-      const pause =
-        init.onPaused === undefined
-          ? undefined
-          : new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT);
-      const workerData: WorkerInit = {
-        algorithm: init.algorithm,
-        tuning: init.tuning,
-        progress: init.progress,
-        slot: init.firstSlot + i,
-        pause,
-      };
-      const worker = new Worker(url, { workerData });
-      worker.on('error', (err) => {
-        this.fail(
-          new InfraError('WORKER_FAILED', `A hash worker crashed: ${err.message}`, { cause: err }),
-        );
-      });
-      worker.on('exit', (code) => {
-        if (!this.closing) {
-          this.fail(new InfraError('WORKER_FAILED', `A hash worker exited with code ${code}`));
-        }
-      });
-      this.slots.push({
-        worker,
-        pause: pause === undefined ? undefined : new Int32Array(pause),
-        inFlight: new Map(),
-        bytes: 0,
-      });
-    }
+    this.done = new Promise<void>((resolve, reject) => {
+      this.resolveDone = resolve;
+      this.rejectDone = reject;
+    });
+    // The owner may stop awaiting after another failure; the rejection is still handled.
+    this.done.catch(() => undefined);
   }
 
   get size(): number {
     return this.slots.length;
   }
 
-  /**
-   * Hashes every unit; `onDone` gets each unit's digests (concatenated, in job order) as soon as
-   * it is ready. Rejects with the first error; the caller then closes the pool.
-   */
-  run(
-    units: readonly (readonly HashJob[])[],
-    onDone: (unit: number, digests: Uint8Array) => void,
-    signal: AbortSignal | undefined,
-  ): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      let next = 0;
-      let remaining = units.length;
-      let settled = false;
-      const sizes = units.map(unitBytes);
-      const finish = (err?: Error): void => {
-        if (settled) return;
-        settled = true;
-        signal?.removeEventListener('abort', onAbort);
-        for (const slot of this.slots) slot.worker.removeAllListeners('message');
-        if (err === undefined) resolve();
-        else reject(err);
-      };
-      this.fail = (err) => finish(err);
-      const onAbort = (): void => finish(abortReason(signal));
-      if (signal?.aborted === true) return finish(abortReason(signal));
-      signal?.addEventListener('abort', onAbort, { once: true });
+  /** The first error, if any: the owner stops feeding the pool when it is set. */
+  get failed(): Error | undefined {
+    return this.failure;
+  }
 
-      const feed = (slot: Slot): void => {
-        while (
-          next < units.length &&
-          (slot.inFlight.size === 0 ||
-            (slot.inFlight.size < MAX_IN_FLIGHT && slot.bytes < PREFETCH_BYTES))
-        ) {
-          const id = next++;
-          const bytes = sizes[id]!;
-          slot.inFlight.set(id, bytes);
-          slot.bytes += bytes;
-          const message: UnitMessage = { type: 'unit', id, jobs: units[id]! };
-          slot.worker.postMessage(message);
-        }
-      };
+  push(unit: Unit): void {
+    if (this.failure !== undefined || unit.length === 0) return;
+    const id = this.nextId++;
+    this.units.set(id, unit);
+    this.queue.push({ id, unit, bytes: unitBytes(unit) });
+    this.dispatch();
+  }
 
-      for (const slot of this.slots) {
-        slot.worker.on('message', (reply: WorkerReply) => {
-          if (settled) return;
-          switch (reply.type) {
-            case 'done': {
-              slot.bytes -= slot.inFlight.get(reply.id) ?? 0;
-              slot.inFlight.delete(reply.id);
-              try {
-                onDone(reply.id, reply.digests);
-              } catch (err) {
-                return finish(err as Error);
-              }
-              if (--remaining === 0) return finish();
-              feed(slot);
-              return;
-            }
-            case 'error':
-              return finish(errorFromWire(reply.error));
-            case 'paused': {
-              const pause = slot.pause;
-              const resume = (): void => {
-                if (pause === undefined) return;
-                Atomics.store(pause, 0, 1);
-                Atomics.notify(pause, 0);
-              };
-              Promise.resolve(this.init.onPaused?.(reply.path)).then(resume, (err: unknown) => {
-                resume();
-                finish(err instanceof Error ? err : new Error(String(err)));
-              });
-              return;
-            }
-          }
-        });
-      }
-      if (units.length === 0) return finish();
-      for (const slot of this.slots) feed(slot);
-    });
+  /** No more units will be pushed. */
+  end(): void {
+    this.ended = true;
+    this.settleIfDone();
+  }
+
+  fail(err: Error): void {
+    if (this.failure !== undefined) return;
+    this.failure = err;
+    this.queue.length = 0;
+    this.rejectDone(err);
   }
 
   /** Stops every worker; safe to call more than once. */
@@ -173,6 +115,113 @@ export class HashPool {
       }
     }
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+
+  private settleIfDone(): void {
+    if (this.ended && this.units.size === 0 && this.failure === undefined) this.resolveDone();
+  }
+
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (this.queue.length === 0) return;
+      if (slot.inFlight.size === 0) this.send(slot);
+    }
+    while (this.queue.length > 0 && this.slots.length < this.maxSize) this.send(this.spawn());
+    for (const slot of this.slots) {
+      while (
+        this.queue.length > 0 &&
+        slot.inFlight.size < MAX_IN_FLIGHT &&
+        slot.bytes + this.queue[0]!.bytes <= PREFETCH_BYTES
+      ) {
+        this.send(slot);
+      }
+    }
+  }
+
+  private send(slot: Slot): void {
+    const next = this.queue.shift();
+    if (next === undefined) return;
+    slot.inFlight.set(next.id, next.bytes);
+    slot.bytes += next.bytes;
+    const message: UnitMessage = { type: 'unit', id: next.id, jobs: next.unit };
+    slot.worker.postMessage(message);
+  }
+
+  private spawn(): Slot {
+    const index = this.slots.length;
+    const pauseBuffer =
+      this.init.onPaused === undefined
+        ? undefined
+        : new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT);
+    const workerData: WorkerInit = {
+      algorithm: this.init.algorithm,
+      tuning: this.init.tuning,
+      progress: this.init.progress,
+      slot: this.init.firstSlot + index,
+      pause: pauseBuffer,
+    };
+    const worker = new Worker(new URL('./hash-worker.js', import.meta.url), {
+      workerData,
+      resourceLimits: WORKER_LIMITS,
+    });
+    const slot: Slot = {
+      worker,
+      pause: pauseBuffer === undefined ? undefined : new Int32Array(pauseBuffer),
+      inFlight: new Map(),
+      bytes: 0,
+    };
+    worker.on('message', (reply: WorkerReply) => this.onReply(slot, reply));
+    worker.on('error', (err) => {
+      this.fail(
+        new InfraError('WORKER_FAILED', `A hash worker crashed: ${err.message}`, { cause: err }),
+      );
+    });
+    worker.on('exit', (code) => {
+      if (!this.closing) {
+        this.fail(new InfraError('WORKER_FAILED', `A hash worker exited with code ${code}`));
+      }
+    });
+    this.slots.push(slot);
+    return slot;
+  }
+
+  private onReply(slot: Slot, reply: WorkerReply): void {
+    if (this.failure !== undefined) return;
+    switch (reply.type) {
+      case 'done': {
+        slot.bytes -= slot.inFlight.get(reply.id) ?? 0;
+        slot.inFlight.delete(reply.id);
+        const unit = this.units.get(reply.id);
+        this.units.delete(reply.id);
+        if (unit !== undefined) {
+          try {
+            this.onDone(unit, reply.digests, reply.sizes);
+          } catch (err) {
+            this.fail(err instanceof Error ? err : new Error(String(err)));
+            return;
+          }
+        }
+        this.dispatch();
+        this.settleIfDone();
+        return;
+      }
+      case 'error':
+        this.fail(errorFromWire(reply.error));
+        return;
+      case 'paused': {
+        const pause = slot.pause;
+        const resume = (): void => {
+          if (pause === undefined) return;
+          Atomics.store(pause, 0, 1);
+          Atomics.notify(pause, 0);
+        };
+        Promise.resolve(this.init.onPaused?.(reply.path)).then(resume, (err: unknown) => {
+          resume();
+          this.fail(err instanceof Error ? err : new Error(String(err)));
+        });
+        return;
+      }
+    }
   }
 }
 

@@ -36,7 +36,14 @@ export interface WireError {
 }
 
 export type WorkerReply =
-  | { readonly type: 'done'; readonly id: number; readonly digests: Uint8Array }
+  | {
+      readonly type: 'done';
+      readonly id: number;
+      /** Every job's digests, concatenated in job order. */
+      readonly digests: Uint8Array;
+      /** Bytes hashed per job (the file size for whole-file jobs). */
+      readonly sizes: Float64Array;
+    }
   | { readonly type: 'error'; readonly id: number; readonly error: WireError }
   | { readonly type: 'paused'; readonly path: string };
 

@@ -1,26 +1,20 @@
-import {
-  lstatSync,
-  readdirSync,
-  realpathSync,
-  statSync,
-  type BigIntStats,
-  type Dirent,
-} from 'node:fs';
+import { lstatSync, readdirSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { basename, join, posix, resolve, sep } from 'node:path';
 import { UsageError, fromFsError } from '../errors/index.js';
-import { GIT_PATHS, comparePaths, pathProblem } from './names.js';
+import { GIT_PATHS, pathProblem } from './names.js';
 
 /**
- * What a file was when the walk saw it. The hashers compare the open descriptor against this, so
- * a file swapped, grown or rewritten between the walk and the read is caught (TOCTOU).
+ * What a file was when the walk saw it. The hasher checks the open descriptor against it, so a
+ * file swapped for another or resized between the walk and the read is caught; changes while it
+ * is read are caught by comparing two fstat calls around the read (see file-hasher.ts).
+ * Plain numbers: `lstat` without BigInts allocates far less over tens of thousands of files,
+ * and the same double conversion on both sides keeps the comparison exact.
  */
 export interface FileIdentity {
   readonly size: number;
-  readonly dev: bigint;
-  readonly ino: bigint;
-  readonly mtimeNs: bigint;
-  readonly ctimeNs: bigint;
+  readonly dev: number;
+  readonly ino: number;
 }
 
 export interface ModelFile {
@@ -28,11 +22,19 @@ export interface ModelFile {
   readonly path: string;
   /** Absolute path to open: the file itself, or the resolved target of an allowed symlink. */
   readonly open: string;
-  readonly identity: FileIdentity;
+  /** Absent when the walk did not stat the file (`statFiles` false); the hasher's fstat rules. */
+  readonly identity: FileIdentity | undefined;
 }
 
 export interface WalkOptions {
   readonly allowSymlinks: boolean;
+  /** Called for each file as soon as it is found (hashing starts while the walk goes on). */
+  readonly onFile: (file: ModelFile) => void;
+  /**
+   * lstat every regular file for its size. Needed for shards and for a progress total; without
+   * it the walk costs a readdir per directory only and the hasher's fstat gives the size.
+   */
+  readonly statFiles: boolean;
   /** Validated, normalised ignore paths (git paths included when they apply). */
   readonly ignorePaths: readonly string[];
   readonly onlyPaths: ReadonlySet<string> | undefined;
@@ -41,18 +43,12 @@ export interface WalkOptions {
 
 export interface WalkResult {
   readonly modelName: string;
-  /** Files in reference manifest order. */
+  /** Files in the order found (the caller sorts them into manifest order). */
   readonly files: readonly ModelFile[];
 }
 
-export function identityOf(st: BigIntStats): FileIdentity {
-  return {
-    size: Number(st.size),
-    dev: st.dev,
-    ino: st.ino,
-    mtimeNs: st.mtimeNs,
-    ctimeNs: st.ctimeNs,
-  };
+export function identityOf(st: Stats): FileIdentity {
+  return { size: st.size, dev: st.dev, ino: st.ino };
 }
 
 /**
@@ -86,7 +82,7 @@ export function effectiveIgnorePaths(
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const lossy = new TextDecoder('utf-8');
 /** Entries handled between two yields to the event loop during a (synchronous) directory walk. */
-const YIELD_EVERY = 1024;
+const YIELD_EVERY = 256;
 
 /**
  * Lists the files of a model in reference order, enforcing the naming, symlink and file-type
@@ -96,10 +92,10 @@ const YIELD_EVERY = 1024;
 export async function walkModel(modelPath: string, options: WalkOptions): Promise<WalkResult> {
   const absolute = resolve(modelPath);
   const modelName = basename(absolute);
-  let top: BigIntStats;
+  let top: Stats;
   try {
     // The model path itself was named by the user, so a link there is followed.
-    top = await stat(absolute, { bigint: true });
+    top = await stat(absolute);
   } catch (err) {
     throw fromFsError(err, modelPath);
   }
@@ -114,7 +110,9 @@ export async function walkModel(modelPath: string, options: WalkOptions): Promis
     } catch (err) {
       throw fromFsError(err, modelPath);
     }
-    return { modelName, files: [{ path: '.', open: real, identity: identityOf(top) }] };
+    const file: ModelFile = { path: '.', open: real, identity: identityOf(top) };
+    options.onFile(file);
+    return { modelName, files: [file] };
   }
   if (!top.isDirectory()) {
     throw new UsageError(
@@ -131,8 +129,7 @@ export async function walkModel(modelPath: string, options: WalkOptions): Promis
   }
   const walker = new Walker(rootReal, options);
   await walker.run();
-  const files = walker.files.sort((a, b) => comparePaths(a.path, b.path));
-  return { modelName, files };
+  return { modelName, files: walker.files };
 }
 
 class Walker {
@@ -204,8 +201,8 @@ class Walker {
     }
     const abs = join(this.root, rel);
     let kind = direntKind(entry);
-    let st: BigIntStats | undefined;
-    if (kind === 'unknown' || kind === 'file') {
+    let st: Stats | undefined;
+    if (kind === 'unknown' || (kind === 'file' && this.options.statFiles)) {
       // d_type can be DT_UNKNOWN on some file systems; lstat tells for sure.
       st = this.lstat(abs);
       kind = statsKind(st);
@@ -216,7 +213,7 @@ class Walker {
         return rel;
       case 'file':
         if (only !== undefined && !only.has(rel)) return undefined;
-        this.add(rel, abs, st ?? this.lstat(abs));
+        this.add(rel, abs, st);
         return undefined;
       case 'symlink':
         if (only !== undefined && !only.has(rel)) return undefined;
@@ -234,10 +231,10 @@ class Walker {
         details: { path: rel },
       });
     }
-    let target: BigIntStats;
+    let target: Stats;
     let real: string;
     try {
-      target = statSync(abs, { bigint: true });
+      target = statSync(abs);
       real = realpathSync(abs);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
@@ -269,7 +266,7 @@ class Walker {
     this.add(rel, real, target);
   }
 
-  private add(rel: string, open: string, st: BigIntStats): void {
+  private add(rel: string, open: string, st: Stats | undefined): void {
     const nfc = rel.normalize('NFC');
     const other = this.byNfc.get(nfc);
     if (other !== undefined) {
@@ -280,12 +277,14 @@ class Walker {
       );
     }
     this.byNfc.set(nfc, rel);
-    this.files.push({ path: rel, open, identity: identityOf(st) });
+    const file: ModelFile = { path: rel, open, identity: st && identityOf(st) };
+    this.files.push(file);
+    this.options.onFile(file);
   }
 
-  private lstat(abs: string): BigIntStats {
+  private lstat(abs: string): Stats {
     try {
-      return lstatSync(abs, { bigint: true });
+      return lstatSync(abs);
     } catch (err) {
       throw fromFsError(err, abs, 'stat');
     }
@@ -303,7 +302,7 @@ function direntKind(entry: Dirent<Buffer>): EntryKind {
   return 'unknown';
 }
 
-function statsKind(st: BigIntStats): EntryKind {
+function statsKind(st: Stats): EntryKind {
   if (st.isFile()) return 'file';
   if (st.isDirectory()) return 'directory';
   if (st.isSymbolicLink()) return 'symlink';
