@@ -3,6 +3,7 @@ export {
   isHashAlgorithm,
   digestLength,
   createHasher,
+  blake3IsNative,
   hashBytes,
   constantTimeEqual,
   rootDigest,
