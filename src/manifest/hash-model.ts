@@ -4,6 +4,7 @@ import { UsageError } from '../errors/index.js';
 import {
   DEFAULT_TUNING,
   FileHasher,
+  changedDuringHash,
   digestCount,
   type HashJob,
   type HasherTuning,
@@ -95,8 +96,6 @@ export async function hashModelWith(
       onlyPaths: options.onlyPaths,
       signal,
       onFile: (file) => engine.add(file),
-      // Sizes up front only when something needs them: shard ranges, or a progress total.
-      statFiles: method === 'shards' || options.onProgress !== undefined,
     });
     if (walk.files.length === 0 && options.onlyPaths === undefined) {
       throw new UsageError('MODEL_EMPTY', `The model has no files to hash: ${modelPath}`, {
@@ -120,7 +119,7 @@ export async function hashModelWith(
     const file = walk.files[i]!;
     const role = roleForPath(file.path === '.' ? walk.modelName : file.path);
     const digests = engine.digests[i] ?? [];
-    const size = file.identity?.size ?? engine.sizes[i]!;
+    const size = file.identity.size;
     switch (method) {
       case 'files':
         resources.push({
@@ -159,8 +158,6 @@ export async function hashModelWith(
 class HashEngine {
   /** Digests per file (walk order), one per shard in shards mode. */
   readonly digests: Buffer[][] = [];
-  /** Sizes per file (walk order) as measured by the hasher. */
-  readonly sizes: number[] = [];
   private readonly tuning: HasherTuning;
   private readonly progress: BigInt64Array;
   private readonly progressBuffer: SharedArrayBuffer;
@@ -211,12 +208,12 @@ class HashEngine {
     const failed = this.pool?.failed;
     if (failed !== undefined) throw failed; // stop the walk at the first hashing error
     const index = this.digests.length;
-    // Unknown (-1) when the walk did not stat: the hasher reads it from the descriptor.
-    const size = file.identity?.size ?? -1;
+    // Sizes from the walk's lstat: they place big files in units of their own (a model's
+    // shards must not queue behind each other on one thread) and give the progress total.
+    const size = file.identity.size;
     this.digests.push([]);
-    this.sizes.push(0);
     this.filesTotal++;
-    this.bytesTotal += Math.max(size, 0);
+    this.bytesTotal += size;
     // Job objects are built as literals: spreading a shared base object is several times slower
     // in V8, which shows over tens of thousands of files.
     const { path, open, identity } = file;
@@ -252,16 +249,14 @@ class HashEngine {
     if (
       this.pool === undefined &&
       this.workers > 0 &&
-      (this.bytesTotal > INLINE_MAX_BYTES ||
-        this.filesTotal > INLINE_MAX_FILES ||
-        (size < 0 && this.filesTotal > INLINE_MAX_FILES / 8))
+      (this.bytesTotal > INLINE_MAX_BYTES || this.filesTotal > INLINE_MAX_FILES)
     ) {
       this.startPool();
     }
   }
 
   private addJob(job: HashJob): void {
-    const n = job.end < 0 ? 0 : job.end - job.start;
+    const n = job.end - job.start;
     if (n >= BATCH_MAX_BYTES) {
       this.emit([job]);
       return;
@@ -312,7 +307,9 @@ class HashEngine {
       const at = offset + k * this.digestLength;
       into[job.shard + k] = Buffer.from(out.subarray(at, at + this.digestLength));
     }
-    this.sizes[job.file]! += bytes;
+    if (bytes !== job.end - job.start) {
+      throw changedDuringHash(job.path, `hashed ${bytes} bytes, expected ${job.end - job.start}`);
+    }
     if (--this.jobsLeft[job.file]! === 0) this.filesDone++;
     return offset + count * this.digestLength;
   }

@@ -34,12 +34,9 @@ interface Slot {
   bytes: number;
 }
 
-/** Scheduling weight of a whole file whose size the walk did not read. */
-const UNKNOWN_SIZE_WEIGHT = 64 * 1024;
-
 export function unitBytes(unit: Unit): number {
   let n = 0;
-  for (const job of unit) n += job.end < 0 ? UNKNOWN_SIZE_WEIGHT : job.end - job.start;
+  for (const job of unit) n += job.end - job.start;
   return n;
 }
 

@@ -22,19 +22,13 @@ export interface ModelFile {
   readonly path: string;
   /** Absolute path to open: the file itself, or the resolved target of an allowed symlink. */
   readonly open: string;
-  /** Absent when the walk did not stat the file (`statFiles` false); the hasher's fstat rules. */
-  readonly identity: FileIdentity | undefined;
+  readonly identity: FileIdentity;
 }
 
 export interface WalkOptions {
   readonly allowSymlinks: boolean;
   /** Called for each file as soon as it is found (hashing starts while the walk goes on). */
   readonly onFile: (file: ModelFile) => void;
-  /**
-   * lstat every regular file for its size. Needed for shards and for a progress total; without
-   * it the walk costs a readdir per directory only and the hasher's fstat gives the size.
-   */
-  readonly statFiles: boolean;
   /** Validated, normalised ignore paths (git paths included when they apply). */
   readonly ignorePaths: readonly string[];
   readonly onlyPaths: ReadonlySet<string> | undefined;
@@ -202,7 +196,7 @@ class Walker {
     const abs = join(this.root, rel);
     let kind = direntKind(entry);
     let st: Stats | undefined;
-    if (kind === 'unknown' || (kind === 'file' && this.options.statFiles)) {
+    if (kind === 'unknown' || kind === 'file') {
       // d_type can be DT_UNKNOWN on some file systems; lstat tells for sure.
       st = this.lstat(abs);
       kind = statsKind(st);
@@ -213,7 +207,7 @@ class Walker {
         return rel;
       case 'file':
         if (only !== undefined && !only.has(rel)) return undefined;
-        this.add(rel, abs, st);
+        this.add(rel, abs, st ?? this.lstat(abs));
         return undefined;
       case 'symlink':
         if (only !== undefined && !only.has(rel)) return undefined;
@@ -266,7 +260,7 @@ class Walker {
     this.add(rel, real, target);
   }
 
-  private add(rel: string, open: string, st: Stats | undefined): void {
+  private add(rel: string, open: string, st: Stats): void {
     const nfc = rel.normalize('NFC');
     const other = this.byNfc.get(nfc);
     if (other !== undefined) {
@@ -277,7 +271,7 @@ class Walker {
       );
     }
     this.byNfc.set(nfc, rel);
-    const file: ModelFile = { path: rel, open, identity: st && identityOf(st) };
+    const file: ModelFile = { path: rel, open, identity: identityOf(st) };
     this.files.push(file);
     this.options.onFile(file);
   }
