@@ -78,8 +78,8 @@ declare const WebAssembly: {
 const ALIGN = 4096;
 const WASM_PAGE = 65536;
 const PROBE_BYTES = 1024 * 1024;
-/** Consecutive slow cached-path reads after which the rest of a file is read with O_DIRECT. */
-const SLOW_READS_BEFORE_DIRECT = 16;
+/** Window over which the cached path measures its read rate (two slow ones: go direct). */
+const SLOW_WINDOW_BYTES = 64 * 1024 * 1024;
 
 export interface FileHasherHooks {
   /** Test seam: called after the first chunk of a multi-chunk job has been hashed. */
@@ -236,19 +236,28 @@ export class FileHasher {
       if (directIo === 'always' || (directIo === 'auto' && rate < cachedReadRate)) {
         direct = this.openDirect(job, fd);
       }
-      let slow = 0;
+      // Partly cached files: judge the read rate over whole windows, not single reads, which a
+      // busy CPU can stall; two slow windows in a row mean the rest comes from the disk.
+      let windowBytes = 0;
+      let windowNs = 0;
+      let slowWindows = 0;
       while (direct === undefined && pos < job.end) {
         const want = Math.min(cachedChunkBytes, this.tuning.chunkBytes, job.end - pos);
         const t0 = process.hrtime.bigint();
         const data = readFully(job.path, fd, buf, pos, want);
-        const ns = Number(process.hrtime.bigint() - t0);
+        windowNs += Number(process.hrtime.bigint() - t0);
+        windowBytes += want;
         this.consume(feed, data);
         pos += want;
-        // A run of slow reads: the rest of the file is not cached after all.
-        slow = (want * 1e9) / Math.max(ns, 1) < cachedReadRate ? slow + 1 : 0;
-        if (directIo === 'auto' && slow >= SLOW_READS_BEFORE_DIRECT) {
-          direct = this.openDirect(job, fd);
-          if (direct === undefined) slow = Number.NEGATIVE_INFINITY; // not supported: stay
+        if (windowBytes >= SLOW_WINDOW_BYTES) {
+          const slow = (windowBytes * 1e9) / Math.max(windowNs, 1) < cachedReadRate;
+          slowWindows = slow ? slowWindows + 1 : 0;
+          windowBytes = 0;
+          windowNs = 0;
+          if (directIo === 'auto' && slowWindows >= 2) {
+            direct = this.openDirect(job, fd);
+            if (direct === undefined) slowWindows = Number.NEGATIVE_INFINITY; // unsupported
+          }
         }
       }
       if (pos < job.end) await this.pipelined(job, fd, direct, pos, feed);
