@@ -192,9 +192,20 @@ async function run(cmd: string, args: readonly string[], shell = false): Promise
   return { wall, cpu, maxRssKiB, stdout };
 }
 
-async function median(label: string, f: () => Promise<Run>): Promise<Run> {
+/** A measurement that could not be made (the command failed); recorded, not fatal. */
+interface Failure {
+  readonly failed: string;
+}
+
+async function median(label: string, f: () => Promise<Run>): Promise<Run | Failure> {
   const runs: Run[] = [];
-  for (let i = 0; i < config.reps; i++) runs.push(await f());
+  try {
+    for (let i = 0; i < config.reps; i++) runs.push(await f());
+  } catch (err) {
+    const failed = (err as Error).message.split('\n').slice(0, 3).join(' ').slice(0, 400);
+    console.error(`  ${label}: FAILED ${failed}`);
+    return { failed };
+  }
   runs.sort((a, b) => a.wall - b.wall);
   const m = runs[Math.floor(runs.length / 2)]!;
   const rss = Math.max(...runs.map((r) => r.maxRssKiB ?? 0));
@@ -326,6 +337,8 @@ function cairnRunner(): Cairn {
 
 interface Row {
   scenario: string;
+  /** Why the row has no figures (a command failed). */
+  failed?: string;
   reference: string;
   referenceSeconds: number;
   cairnSeconds: number;
@@ -343,12 +356,30 @@ const rows: Row[] = [];
 function record(
   scenario: string,
   reference: string,
-  ref: Run | number,
-  cairn: Run,
+  ref: Run | Failure,
+  cairn: Run | Failure,
   bytes: number,
   target: { minRatio: number; text: string },
 ): void {
-  const refSeconds = typeof ref === 'number' ? ref : ref.wall;
+  if ('failed' in ref || 'failed' in cairn) {
+    const failed =
+      'failed' in cairn ? `cairn: ${cairn.failed}` : `reference: ${(ref as Failure).failed}`;
+    rows.push({
+      scenario,
+      failed,
+      reference,
+      referenceSeconds: Number.NaN,
+      cairnSeconds: Number.NaN,
+      speedRatio: Number.NaN,
+      target: target.text,
+      pass: false,
+      cairnPeakRssMiB: undefined,
+      cairnCpuSeconds: Number.NaN,
+      gbPerSecond: Number.NaN,
+    });
+    return;
+  }
+  const refSeconds = ref.wall;
   const rssMiB = cairn.maxRssKiB === undefined ? undefined : cairn.maxRssKiB / 1024;
   const ratio = refSeconds / cairn.wall;
   rows.push({
@@ -373,6 +404,18 @@ function round(n: number, digits = 3): number {
 async function main(): Promise<void> {
   mkdirSync(config.dir, { recursive: true });
   const cairn = cairnRunner();
+  /** Signs (or digests) once for verify; a failure there is recorded like a failed run. */
+  const prepared = async (
+    dir: string,
+    measure: () => Promise<Run | Failure>,
+  ): Promise<Run | Failure> => {
+    try {
+      await cairn.prepareVerify(dir, []);
+    } catch (err) {
+      return { failed: `preparing verify: ${(err as Error).message.slice(0, 300)}` };
+    }
+    return measure();
+  };
   console.error(
     `cairn via ${cairn.via}; ${NPROC} CPUs (${cpus()[0]?.model ?? '?'}), ${round(totalmem() / GiB, 1)} GiB RAM; data in ${config.dir}`,
   );
@@ -399,8 +442,9 @@ async function main(): Promise<void> {
       minRatio: 0.9,
       text: '≥ 0.9× openssl',
     });
-    await cairn.prepareVerify(model.dir, []);
-    const ver = await median('cairn verify', () => cairn.verify(model.dir, []));
+    const ver = await prepared(model.dir, () =>
+      median('cairn verify', () => cairn.verify(model.dir, [])),
+    );
     record(`${name}: verify sha256, warm`, ossl, refSha, ver, model.bytes, {
       minRatio: 0.9,
       text: '≥ 0.9× openssl',
@@ -429,17 +473,11 @@ async function main(): Promise<void> {
       const r = await median(`cairn digest --shard-size ${shard}`, () =>
         cairn.digest(file.path, ['--shard-size', shard]),
       );
-      record(
-        `one file, shards of ${shard} B (cores busy ${round(r.cpu / r.wall, 2)})`,
-        one,
-        ref,
-        r,
-        file.size,
-        {
-          minRatio: Math.min(1.6, 0.8 * NPROC),
-          text: `uses every core (≥ ${Math.min(1.6, 0.8 * NPROC)}× one openssl)`,
-        },
-      );
+      const busy = 'failed' in r ? '?' : round(r.cpu / r.wall, 2);
+      record(`one file, shards of ${shard} B (cores busy ${busy})`, one, ref, r, file.size, {
+        minRatio: Math.min(1.6, 0.8 * NPROC),
+        text: `uses every core (≥ ${Math.min(1.6, 0.8 * NPROC)}× one openssl)`,
+      });
     }
   }
 
@@ -453,11 +491,12 @@ async function main(): Promise<void> {
       evict(files);
       return run(ddCmd, [], true);
     });
-    await cairn.prepareVerify(large.dir, []);
-    const ver = await median('cairn verify (uncached)', async () => {
-      evict(files);
-      return cairn.verify(large.dir, []);
-    });
+    const ver = await prepared(large.dir, () =>
+      median('cairn verify (uncached)', async () => {
+        evict(files);
+        return cairn.verify(large.dir, []);
+      }),
+    );
     record(
       'large: verify sha256, uncached',
       'dd iflag=direct bs=8M over each file',
@@ -520,7 +559,7 @@ function printTable(table: readonly Row[]): void {
     'ok',
   ];
   const body = table.map((r) => [
-    r.scenario,
+    r.failed === undefined ? r.scenario : `${r.scenario} — FAILED`,
     r.referenceSeconds.toFixed(2),
     r.cairnSeconds.toFixed(2),
     r.speedRatio.toFixed(2),
@@ -538,6 +577,7 @@ function printTable(table: readonly Row[]): void {
   console.log(line(head));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const b of body) console.log(line(b));
+  for (const r of table) if (r.failed !== undefined) console.log(`\n${r.scenario}: ${r.failed}`);
   console.log('\nratio = reference time / Cairn time (higher is better; uncached target: ≥ 0.8).');
 }
 
