@@ -7,7 +7,12 @@ import {
   readSync,
   type BigIntStats,
 } from 'node:fs';
-import { createHasher, type HashAlgorithm, type StreamingHasher } from '../digest/index.js';
+import {
+  createHasher,
+  hashBytes,
+  type HashAlgorithm,
+  type StreamingHasher,
+} from '../digest/index.js';
 import { UsageError, fromFsError } from '../errors/index.js';
 import type { FileIdentity } from './walk.js';
 
@@ -198,10 +203,15 @@ export class FileHasher {
     }
     if (got !== want) throw changedDuringHash(job.path, `read ${got} of ${want} bytes`);
     this.checkAfter(job, fd, before);
-    const feed = new ShardFeed(this.algorithm, job);
-    feed.update(buf.subarray(0, want));
     this.onBytes(want);
-    return feed.finish(job.path);
+    // The whole range is in memory: one-shot digests, no hasher objects per file.
+    const data = buf.subarray(0, want);
+    if (job.shardSize === 0) return [hashBytes(this.algorithm, data)];
+    const digests: Buffer[] = [];
+    for (let off = 0; off < want; off += job.shardSize) {
+      digests.push(hashBytes(this.algorithm, data.subarray(off, off + job.shardSize)));
+    }
+    return digests;
   }
 
   /**
