@@ -359,7 +359,7 @@ function record(
   ref: Run | Failure,
   cairn: Run | Failure,
   bytes: number,
-  target: { minRatio: number; text: string },
+  target: { minRatio: number; text: string; check?: (cairn: Run) => boolean },
 ): void {
   if ('failed' in ref || 'failed' in cairn) {
     const failed =
@@ -389,7 +389,9 @@ function record(
     cairnSeconds: round(cairn.wall),
     speedRatio: round(ratio),
     target: target.text,
-    pass: ratio >= target.minRatio && (rssMiB === undefined || rssMiB < 128),
+    pass:
+      (target.check === undefined ? ratio >= target.minRatio : target.check(cairn)) &&
+      (rssMiB === undefined || rssMiB < 128),
     cairnPeakRssMiB: rssMiB === undefined ? undefined : round(rssMiB, 1),
     cairnCpuSeconds: round(cairn.cpu),
     gbPerSecond: round(bytes / cairn.wall / 1e9),
@@ -434,24 +436,30 @@ async function main(): Promise<void> {
     const files = listFiles(model.dir).map((f) => f.path);
     const label = `${name} (${model.files} files, ${round(model.bytes / GiB, 2)} GiB)`;
     console.error(`${label}, page cache warm:`);
+    // The page cache is warmed before every group of runs: this VM's memory reclaim (DAMON)
+    // evicts pages that sit unused for a few seconds.
     warm(files);
     const ossl = xargsCommand(model, 'openssl dgst -sha256');
     const refSha = await median('openssl', () => run(ossl, [], true));
+    warm(files);
     const dig = await median('cairn digest', () => cairn.digest(model.dir, []));
     record(`${name}: digest sha256, warm`, ossl, refSha, dig, model.bytes, {
       minRatio: 0.9,
       text: '≥ 0.9× openssl',
     });
-    const ver = await prepared(model.dir, () =>
-      median('cairn verify', () => cairn.verify(model.dir, [])),
-    );
+    const ver = await prepared(model.dir, () => {
+      warm(files);
+      return median('cairn verify', () => cairn.verify(model.dir, []));
+    });
     record(`${name}: verify sha256, warm`, ossl, refSha, ver, model.bytes, {
       minRatio: 0.9,
       text: '≥ 0.9× openssl',
     });
     if (haveB3) {
       const b3 = xargsCommand(model, 'b3sum');
+      warm(files);
       const refB3 = await median('b3sum', () => run(b3, [], true));
+      warm(files);
       const dig3 = await median('cairn digest blake3', () =>
         cairn.digest(model.dir, ['--hash', 'blake3']),
       );
@@ -470,13 +478,16 @@ async function main(): Promise<void> {
     const one = `openssl dgst -sha256 ${q(file.path)} > /dev/null`;
     const ref = await median('openssl (one process)', () => run(one, [], true));
     for (const shard of ['1000000000', String(256 * MiB)]) {
+      warm([file.path]);
       const r = await median(`cairn digest --shard-size ${shard}`, () =>
         cairn.digest(file.path, ['--shard-size', shard]),
       );
       const busy = 'failed' in r ? '?' : round(r.cpu / r.wall, 2);
+      // "Uses every core": CPU time / wall time close to the number of CPUs.
       record(`one file, shards of ${shard} B (cores busy ${busy})`, one, ref, r, file.size, {
-        minRatio: Math.min(1.6, 0.8 * NPROC),
-        text: `uses every core (≥ ${Math.min(1.6, 0.8 * NPROC)}× one openssl)`,
+        minRatio: 0,
+        text: `all cores busy (CPU/wall ≥ ${0.8 * NPROC})`,
+        check: (c) => c.cpu / c.wall >= 0.8 * NPROC,
       });
     }
   }

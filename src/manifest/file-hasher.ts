@@ -133,6 +133,7 @@ interface Chunk {
  */
 export class FileHasher {
   private readonly buffers: [Buffer, Buffer];
+  private probeAreaFaulted = false;
 
   constructor(
     private readonly algorithm: HashAlgorithm,
@@ -145,8 +146,6 @@ export class FileHasher {
     const stride = Math.ceil(size / WASM_PAGE) * WASM_PAGE;
     const memory = new WebAssembly.Memory({ initial: (2 * stride) / WASM_PAGE });
     this.buffers = [Buffer.from(memory.buffer, 0, size), Buffer.from(memory.buffer, stride, size)];
-    // Fault in the probe area now so the first probe does not time page faults instead of I/O.
-    this.buffers[0].fill(0, 0, Math.min(2 * PROBE_BYTES, size));
   }
 
   /** Hashes one job; returns its digests and the bytes covered. */
@@ -224,6 +223,11 @@ export class FileHasher {
     const feed = new ShardFeed(this.algorithm, job);
     const { directIo, cachedReadRate, cachedChunkBytes } = this.tuning;
     const buf = this.buffers[0];
+    if (!this.probeAreaFaulted) {
+      // Fault the probe area in first, so the probe times the read and not page faults.
+      buf.fill(0, 0, Math.min(2 * PROBE_BYTES, buf.length));
+      this.probeAreaFaulted = true;
+    }
     let direct: number | undefined;
     try {
       let pos = job.start;

@@ -23,9 +23,9 @@ const PREFETCH_BYTES = 32 * 1024 * 1024;
 const MAX_IN_FLIGHT = 3;
 /**
  * Workers only hold read buffers and short-lived hashing objects; a small young generation keeps
- * each thread's resident memory to a few MiB above its buffers (V8's default grows to 48 MiB).
+ * each thread's resident memory a few MiB above its buffers (V8's default grows to 48 MiB).
  */
-const WORKER_LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 };
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 };
 
 interface Slot {
   readonly worker: Worker;
