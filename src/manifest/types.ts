@@ -79,7 +79,10 @@ export interface HashModelOptions {
    * `--ignore-unsigned-files`. Names listed here but absent on disk are simply not in the result.
    */
   readonly onlyPaths?: ReadonlySet<string>;
-  /** Worker threads; default: the number of CPUs. */
+  /**
+   * Most worker threads to hash on; default: the number of CPUs. 0 hashes on the calling thread.
+   * Tiny models (≤ 32 MiB and ≤ 256 files) are always hashed on the calling thread.
+   */
   readonly workers?: number;
   readonly onProgress?: (progress: HashProgress) => void;
   readonly signal?: AbortSignal;

@@ -157,7 +157,7 @@ class Walker {
       try {
         entries = readdirSync(absDir, { encoding: 'buffer', withFileTypes: true });
       } catch (err) {
-        throw fromFsError(err, absDir, 'list directory');
+        throw fromFsError(err, dir === '' ? '.' : dir, 'list directory');
       }
       for (const entry of entries) {
         if (++this.sinceYield >= YIELD_EVERY) {
@@ -198,7 +198,7 @@ class Walker {
     let st: Stats | undefined;
     if (kind === 'unknown' || kind === 'file') {
       // d_type can be DT_UNKNOWN on some file systems; lstat tells for sure.
-      st = this.lstat(abs);
+      st = this.lstat(abs, rel);
       kind = statsKind(st);
     }
     switch (kind) {
@@ -207,7 +207,7 @@ class Walker {
         return rel;
       case 'file':
         if (only !== undefined && !only.has(rel)) return undefined;
-        this.add(rel, abs, st ?? this.lstat(abs));
+        this.add(rel, abs, st ?? this.lstat(abs, rel));
         return undefined;
       case 'symlink':
         if (only !== undefined && !only.has(rel)) return undefined;
@@ -276,11 +276,11 @@ class Walker {
     this.options.onFile(file);
   }
 
-  private lstat(abs: string): Stats {
+  private lstat(abs: string, rel: string): Stats {
     try {
       return lstatSync(abs);
     } catch (err) {
-      throw fromFsError(err, abs, 'stat');
+      throw fromFsError(err, rel, 'stat');
     }
   }
 }

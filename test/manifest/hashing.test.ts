@@ -259,31 +259,54 @@ void describe('hashing: progress, abort, unreadable files', () => {
     );
   });
 
-  void it('an unreadable file is INPUT_UNREADABLE naming the file', async (t) => {
-    const dir = tempDir(t);
-    writeTree(dir, { 'ok.txt': 'ok', 'secret.bin': 'no' });
-    chmodSync(join(dir, 'secret.bin'), 0o000);
+  void it('an unreadable file or directory is INPUT_UNREADABLE naming it', async (t) => {
+    const fileCase = tempDir(t);
+    writeTree(fileCase, { 'ok.txt': 'ok', 'secret.bin': 'no' });
+    chmodSync(join(fileCase, 'secret.bin'), 0o000);
+    const dirCase = tempDir(t);
+    writeTree(dirCase, { 'ok.txt': 'ok', 'locked/inner.bin': 'no' });
+    chmodSync(join(dirCase, 'locked'), 0o000);
+    // Restored before the temporary directories are removed (hooks run in order of creation).
+    const unlock = () => chmodSync(join(dirCase, 'locked'), 0o755);
+    const want = [
+      { code: 'INPUT_UNREADABLE', path: 'secret.bin' },
+      { code: 'INPUT_UNREADABLE', path: 'locked' },
+    ];
     if (process.getuid?.() !== 0) {
-      const err = await rejectsWithCode(hashModel(dir), 'INPUT_UNREADABLE');
-      assert.equal(err.details?.['path'], 'secret.bin');
+      const got = [];
+      try {
+        for (const dir of [fileCase, dirCase]) {
+          const err = await rejectsWithCode(hashModel(dir), 'INPUT_UNREADABLE');
+          got.push({ code: err.code, path: err.details?.['path'] });
+        }
+      } finally {
+        unlock();
+      }
+      assert.deepEqual(got, want);
       return;
     }
-    // Root reads anything, so run the same call as an unprivileged user in a child process.
-    chmodSync(dir, 0o755);
+    // Root reads anything, so run the same calls as an unprivileged user in a child process.
+    chmodSync(fileCase, 0o755);
+    chmodSync(dirCase, 0o755);
     const script = `
       import { hashModel } from ${JSON.stringify(join(REPO, 'dist/src/manifest/index.js'))};
-      try { await hashModel(${JSON.stringify(dir)}); console.log(JSON.stringify({ ok: true })); }
-      catch (e) { console.log(JSON.stringify({ code: e.code, path: e.details?.path })); }
+      const out = [];
+      for (const dir of ${JSON.stringify([fileCase, dirCase])}) {
+        try { await hashModel(dir); out.push({ ok: true }); }
+        catch (e) { out.push({ code: e.code, path: e.details?.path }); }
+      }
+      console.log(JSON.stringify(out));
     `;
     const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
       uid: 65534,
       gid: 65534,
       encoding: 'utf8',
     });
+    unlock();
     if (child.error !== undefined || child.status !== 0) {
       t.skip(`cannot run as an unprivileged user here: ${child.error?.message ?? child.stderr}`);
       return;
     }
-    assert.deepEqual(JSON.parse(child.stdout), { code: 'INPUT_UNREADABLE', path: 'secret.bin' });
+    assert.deepEqual(JSON.parse(child.stdout), want);
   });
 });
