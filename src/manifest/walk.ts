@@ -75,6 +75,10 @@ export function effectiveIgnorePaths(
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const lossy = new TextDecoder('utf-8');
+const PLAIN_NAME = /^[\x20-\x5b\x5d-\x7e]+$/;
+const DRIVE_LETTER = /^[A-Za-z]:/;
+// eslint-disable-next-line no-control-regex
+const ASCII = /^[\x00-\x7f]*$/;
 /** Entries handled between two yields to the event loop during a (synchronous) directory walk. */
 const YIELD_EVERY = 256;
 
@@ -187,7 +191,15 @@ class Walker {
     if (this.ignore.has(rel)) return undefined;
     const only = this.options.onlyPaths;
     if (only !== undefined && !only.has(rel) && !this.onlyDirs?.has(rel)) return undefined;
-    const problem = pathProblem(rel);
+    // The directory part was checked when it was visited; a plain printable-ASCII name (no
+    // backslash) that is not `.`/`..`, a drive letter or too long needs no further check.
+    const plain =
+      PLAIN_NAME.test(name) &&
+      name !== '.' &&
+      name !== '..' &&
+      rel.length <= 4096 &&
+      (dir !== '' || !DRIVE_LETTER.test(name));
+    const problem = plain ? undefined : pathProblem(rel);
     if (problem !== undefined) {
       throw new UsageError('MODEL_NAME_INVALID', `Unsafe file name (${problem}): ${rel}`, {
         details: { path: rel, problem },
@@ -261,7 +273,8 @@ class Walker {
   }
 
   private add(rel: string, open: string, st: Stats): void {
-    const nfc = rel.normalize('NFC');
+    // ASCII is already in NFC; normalising only other names keeps this cheap for big models.
+    const nfc = ASCII.test(rel) ? rel : rel.normalize('NFC');
     const other = this.byNfc.get(nfc);
     if (other !== undefined) {
       throw new UsageError(
