@@ -197,6 +197,12 @@ void test('junk base64 is refused, not skipped like Python', () => {
   }
   assert.deepEqual(decodeBase64Strict('YWI='), Buffer.from('ab'));
   assert.deepEqual(decodeBase64Strict(''), Buffer.alloc(0));
+  for (const bad of ['YWJj-_==', 'YWI', 'YWJjZA', 'YWJj====']) {
+    assert.equal(decodeBase64Strict(bad), undefined, bad);
+  }
+  // A multi-megabyte payload (a 20,000-file manifest) decodes without exhausting the stack.
+  const big = Buffer.alloc(6 * 1024 * 1024 + 1, 0x5a);
+  assert.ok(decodeBase64Strict(big.toString('base64'))?.equals(big));
   const err = throwsCode(
     () =>
       bundleFromJSON(
