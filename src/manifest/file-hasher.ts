@@ -53,8 +53,10 @@ export type DirectIoMode = 'auto' | 'never' | 'always';
 
 /** Knobs measured in bench/ (docs/performance.md says which values won and why). */
 export interface HasherTuning {
-  /** Bytes per read; two buffers of this size per hasher. Multiple of 64 KiB. */
+  /** Bytes per read from the disk, and the largest file read in one go. Multiple of 64 KiB. */
   readonly chunkBytes: number;
+  /** Read buffers per hasher (≥ 2): up to this many minus one disk reads in flight. */
+  readonly readBuffers: number;
   /**
    * `auto`: probe the first read of each large job and switch to O_DIRECT when the data is not
    * in the page cache; `never`: buffered reads only; `always`: O_DIRECT whenever the file system
@@ -69,6 +71,7 @@ export interface HasherTuning {
 
 export const DEFAULT_TUNING: HasherTuning = {
   chunkBytes: 8 * 1024 * 1024,
+  readBuffers: 2,
   directIo: 'auto',
   cachedReadRate: 1.5e9,
   cachedChunkBytes: 256 * 1024,
@@ -132,7 +135,9 @@ interface Chunk {
  * kernel's page-cache insertion cost and keeps the cache for the model's users.
  */
 export class FileHasher {
-  private readonly buffers: [Buffer, Buffer];
+  private readonly buffers: Buffer[];
+  /** buffers[0]: small files and the cached path read here. */
+  private readonly first: Buffer;
   private probeAreaFaulted = false;
 
   constructor(
@@ -144,8 +149,12 @@ export class FileHasher {
     // WebAssembly memory is page-aligned, which O_DIRECT needs and Buffer.alloc cannot promise.
     const size = tuning.chunkBytes + 2 * ALIGN;
     const stride = Math.ceil(size / WASM_PAGE) * WASM_PAGE;
-    const memory = new WebAssembly.Memory({ initial: (2 * stride) / WASM_PAGE });
-    this.buffers = [Buffer.from(memory.buffer, 0, size), Buffer.from(memory.buffer, stride, size)];
+    const count = Math.max(2, tuning.readBuffers);
+    const memory = new WebAssembly.Memory({ initial: (count * stride) / WASM_PAGE });
+    this.buffers = Array.from({ length: count }, (_, i) =>
+      Buffer.from(memory.buffer, i * stride, size),
+    );
+    this.first = this.buffers[0]!;
   }
 
   /** Hashes one job; returns its digests and the bytes covered. */
@@ -193,7 +202,7 @@ export class FileHasher {
   /** The whole range in one synchronous buffered read. */
   private hashSmall(job: HashJob, fd: number, before: BigIntStats): Buffer[] {
     const want = job.end - job.start;
-    const buf = this.buffers[0];
+    const buf = this.first;
     let got = 0;
     while (got < want) {
       const n = readFd(job.path, () => readSync(fd, buf, got, want - got, job.start + got));
@@ -222,7 +231,7 @@ export class FileHasher {
   private async hashLarge(job: HashJob, fd: number, before: BigIntStats): Promise<Buffer[]> {
     const feed = new ShardFeed(this.algorithm, job);
     const { directIo, cachedReadRate, cachedChunkBytes } = this.tuning;
-    const buf = this.buffers[0];
+    const buf = this.first;
     if (!this.probeAreaFaulted) {
       // Fault the probe area in first, so the probe times the read and not page faults.
       buf.fill(0, 0, Math.min(2 * PROBE_BYTES, buf.length));
@@ -287,7 +296,10 @@ export class FileHasher {
     this.onBytes(data.length);
   }
 
-  /** Big reads, double-buffered: chunk k+1 is read (by libuv's threads) while k is hashed. */
+  /**
+   * Big reads through a ring of `readBuffers` buffers: while chunk k is hashed, the next
+   * `readBuffers - 1` chunks are being read (by libuv's threads), so the disk always has work.
+   */
   private async pipelined(
     job: HashJob,
     fd: number,
@@ -296,31 +308,27 @@ export class FileHasher {
     feed: ShardFeed,
   ): Promise<void> {
     const chunk = this.tuning.chunkBytes;
-    let pos = start;
-    let which = 0;
-    let pending: Promise<Chunk> | undefined = this.readChunk(
-      job,
-      fd,
-      direct,
-      this.buffers[which]!,
-      pos,
-      Math.min(chunk, job.end - pos),
-    );
+    const ring = this.buffers.length;
+    const inFlight: Promise<Chunk>[] = [];
+    let next = start;
+    let issued = 0;
+    const issue = (): void => {
+      const want = Math.min(chunk, job.end - next);
+      // Chunk i always lands in buffer i mod ring: the one whose chunk was consumed last.
+      inFlight.push(this.readChunk(job, fd, direct, this.buffers[issued % ring]!, next, want));
+      next += want;
+      issued++;
+    };
     try {
-      while (pending !== undefined) {
-        const current = await pending;
-        pending = undefined;
-        pos += current.data.length;
-        which ^= 1;
-        if (pos < job.end) {
-          const want = Math.min(chunk, job.end - pos);
-          pending = this.readChunk(job, fd, direct, this.buffers[which]!, pos, want);
-        }
+      while (inFlight.length < ring - 1 && next < job.end) issue();
+      while (inFlight.length > 0) {
+        const current = await inFlight.shift()!;
+        if (next < job.end) issue();
         this.consume(feed, current.data);
       }
     } finally {
-      // Never close a descriptor (or reuse its buffer) under a read still in flight.
-      if (pending !== undefined) await pending.catch(() => undefined);
+      // Never close a descriptor (or reuse its buffers) under a read still in flight.
+      await Promise.allSettled(inFlight);
     }
   }
 

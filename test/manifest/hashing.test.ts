@@ -31,6 +31,11 @@ void describe('hashing: large files, shards and read paths', () => {
     ['pool, buffered', { forcePool: true, tuning: { ...SMALL_CHUNKS, directIo: 'never' } }, 2],
     ['pool, direct I/O', { forcePool: true, tuning: { ...SMALL_CHUNKS, directIo: 'always' } }, 2],
     ['pool, auto', { forcePool: true, tuning: SMALL_CHUNKS }, 2],
+    [
+      'pool, direct I/O, 3 reads in flight',
+      { forcePool: true, tuning: { ...SMALL_CHUNKS, directIo: 'always', readBuffers: 4 } },
+      2,
+    ],
   ];
   for (const [label, internals, workers] of variants) {
     void it(`files and shards digests equal a one-shot hash (${label})`, async (t) => {
