@@ -12,7 +12,7 @@ export {
   roleForPath,
 } from './names.js';
 export { manifestRootDigest, compareManifests } from './compare.js';
-export { hashModel } from './hash-model.js';
+export { hashModel, DEFAULT_SHARD_SIZE } from './hash-model.js';
 
 export type {
   SerializationMethod,
