@@ -364,8 +364,14 @@ export class FileHasher {
       const head = pos - aligned;
       const len = Math.ceil((head + want) / ALIGN) * ALIGN;
       try {
-        // Reading past the end of the file is fine with O_DIRECT: the count is just shorter.
-        const n = await preadAsync(direct, buf, 0, len, aligned);
+        // Reading past the end of the file is fine with O_DIRECT: the count is just shorter,
+        // and only there is it not a multiple of the alignment.
+        let n = 0;
+        while (n < len) {
+          const r = await preadAsync(direct, buf, n, len - n, aligned + n);
+          n += r;
+          if (r === 0 || r % ALIGN !== 0) break;
+        }
         const got = Math.max(0, Math.min(n - head, want));
         if (got !== want)
           throw changedDuringHash(job.path, `read ${pos + got} of ${job.end} bytes`);
