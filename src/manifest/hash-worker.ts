@@ -43,7 +43,7 @@ async function runUnit(
   return { digests: new Uint8Array(Buffer.concat(parts)), sizes };
 }
 
-// Units are handled strictly one after another so the two read buffers are never shared.
+// Units are handled strictly one after another so the read buffers are never shared.
 let queue: Promise<void> = Promise.resolve();
 port.on('message', (message: UnitMessage) => {
   queue = queue.then(async () => {
