@@ -99,6 +99,34 @@ export const ERROR_CATALOG = {
     "The signing certificate's public key is not the private key's public key.",
     'Pass the certificate that was issued for this private key.',
   ),
+  PKCS11_URI_INVALID: usage(
+    'The pkcs11: URI is not a valid RFC 7512 URI that Cairn accepts.',
+    'Give pkcs11:token=…;object=…?module-path=/path/to/module.so&pin-source=file:/path; never pin-value.',
+  ),
+  PKCS11_PIN_REQUIRED: usage(
+    'The PKCS#11 token needs a PIN and none was provided.',
+    'Set CAIRN_PKCS11_PIN or add pin-source=file:/path/to/pin to the URI (never on the command line).',
+  ),
+  PKCS11_PIN_INCORRECT: usage(
+    'The token refused the PIN.',
+    'Check the PIN in CAIRN_PKCS11_PIN or the pin-source file; repeated failures can lock the token.',
+  ),
+  PKCS11_PIN_LOCKED: usage(
+    'The token has locked the user PIN after too many failures.',
+    'The token security officer must unlock or reset the user PIN.',
+  ),
+  PKCS11_KEY_NOT_FOUND: usage(
+    'The token holds no single signing key matching the URI.',
+    'Check object= and id= in the URI (`pkcs11-tool --list-objects`); the matching public key must be on the token too.',
+  ),
+  PKCS11_MECHANISM_UNSUPPORTED: usage(
+    'The token cannot sign with the key through a mechanism Cairn uses.',
+    'Cairn signs with CKM_ECDSA (P-256, P-384, P-521) or CKM_EDDSA (Ed25519); use a key and token that support one.',
+  ),
+  TRUST_ROOT_CHANGE_INVALID: usage(
+    'The requested trust root change cannot be made.',
+    'Check the signer id, dates and scopes; `cairn trust show` lists what the trust root holds.',
+  ),
   // ── malformed signature bundles (exit 2: the input cannot be read as a bundle) ────────
   BUNDLE_MALFORMED: invalid(
     'The signature file is not valid JSON.',
@@ -115,6 +143,14 @@ export const ERROR_CATALOG = {
   BUNDLE_INVALID: invalid(
     'The signature file does not have the structure of a Sigstore bundle.',
     'Every bad field is listed; regenerate the signature with `cairn sign`.',
+  ),
+  TRUST_ROOT_MALFORMED: invalid(
+    'The trust root file is not a JSON DSSE envelope within the size and nesting limits.',
+    'Check that the file is a Cairn trust root (`cairn trust init` writes one) and was not truncated.',
+  ),
+  TRUST_ROOT_INVALID: invalid(
+    'The trust root does not have the structure Cairn requires.',
+    'Every bad field is listed; unknown fields, duplicate keys or identities and bad dates are refused.',
   ),
   // ── verification denied (exit 1) ─────────────────────────────────────────────────
   MEDIA_TYPE_UNSUPPORTED: denied(
@@ -185,10 +221,50 @@ export const ERROR_CATALOG = {
     'The model on disk does not match the signed manifest.',
     'Each extra, missing or changed file is listed; restore the approved files or re-sign on purpose.',
   ),
+  TRUST_ROOT_SIGNATURE_INVALID: denied(
+    'The trust root is not signed by enough distinct root keys.',
+    'A trust root needs valid signatures from a threshold of distinct root keys (of the previous version too, when updating).',
+  ),
+  TRUST_ROOT_ROLLBACK: denied(
+    'The trust root version is not higher than the one already trusted.',
+    'Versions only go up; an older or equal version may be a rollback attack. Fetch the latest trust root.',
+  ),
+  SIGNER_UNTRUSTED: denied(
+    'The signer is not listed in the trust root.',
+    'Ask a trust root administrator to add the signer (`cairn trust add-signer`), or check which key signed.',
+  ),
+  SIGNER_REVOKED: denied(
+    'The signer has been revoked in the trust root.',
+    'Signatures by a revoked key fail unless provably older than the compromise; re-sign with a trusted key.',
+  ),
+  SIGNER_EXPIRED: denied(
+    'The signer is outside its validity window (notBefore/notAfter).',
+    'Re-sign with the current key (`cairn trust show` lists validity windows).',
+  ),
+  SIGNER_OUT_OF_SCOPE: denied(
+    'The signer is not allowed to sign for this repository, environment or predicate type.',
+    'Check --repository/--environment against the signer scopes in `cairn trust show`.',
+  ),
+  THRESHOLD_NOT_MET: denied(
+    'Fewer distinct trusted signers than required.',
+    'Each signer counts once however many signatures it made; collect signatures from more signers.',
+  ),
   // ── environment and infrastructure (exit 3) ──────────────────────────────────────
   TRUST_ROOT_UNAVAILABLE: infra(
     'The trust material needed for this verification is not available offline.',
     'Keyless verification needs the Sigstore trusted root; see docs/errors.md for what works offline.',
+  ),
+  PKCS11_MODULE_UNAVAILABLE: infra(
+    'The PKCS#11 module could not be loaded or initialised.',
+    'Check module-path in the URI (or CAIRN_PKCS11_MODULE); e.g. /usr/lib/softhsm/libsofthsm2.so from softhsm2.',
+  ),
+  PKCS11_TOKEN_UNAVAILABLE: infra(
+    'No token matching the URI is present, or the token went away.',
+    'Insert or reconnect the token and check token= in the URI; nothing was written.',
+  ),
+  PKCS11_OPERATION_FAILED: infra(
+    'The PKCS#11 token failed an operation.',
+    'Run again; if it persists, check the token with its vendor tools. The CKR code is in the details.',
   ),
   WORKER_FAILED: infra(
     'A hashing worker thread failed.',

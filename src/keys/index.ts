@@ -45,3 +45,14 @@ export type {
   TrustedRootSummary,
   EmbeddedSigstoreTrustedRoot,
 } from './sigstore-trust.js';
+// PKCS#11 hardware tokens (RFC 7512 URIs, ECDSA and Ed25519 keys that never leave the token).
+export { parsePkcs11Uri, describePkcs11Uri } from './pkcs11-uri.js';
+export {
+  PKCS11_PIN_ENV,
+  PKCS11_MODULE_ENV,
+  pkcs11Signer,
+  pkcs11GenerateKeyPair,
+  readPkcs11Pin,
+} from './pkcs11.js';
+export type { Pkcs11Uri } from './pkcs11-uri.js';
+export type { Pkcs11Signer, Pkcs11Options, Pkcs11KeyGenOptions } from './pkcs11.js';
