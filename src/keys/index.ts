@@ -56,3 +56,38 @@ export {
 } from './pkcs11.js';
 export type { Pkcs11Uri } from './pkcs11-uri.js';
 export type { Pkcs11Signer, Pkcs11Options, Pkcs11KeyGenOptions } from './pkcs11.js';
+// Trust root: who may sign what, signed by a threshold of root keys.
+export {
+  TRUST_ROOT_PAYLOAD_TYPE,
+  TRUST_ROOT_MAX_BYTES,
+  trustRootDocumentFromJSON,
+  readTrustRootUnverified,
+  verifyTrustRoot,
+  signTrustRoot,
+  keyEntry,
+  initialTrustRoot,
+  addSigner,
+  rotateSigner,
+  revokeSigner,
+  isoTime,
+  diffTrustRoots,
+  trustedKeyForHint,
+  globMatches,
+  verifyAgainstTrustRoot,
+  requireDistinctSigners,
+} from './trust-root.js';
+export type {
+  TrustRootDocument,
+  TrustedSigner,
+  SignerIdentity,
+  SignerScopes,
+  RootKeyEntry,
+  TrustRootIssue,
+  TrustRoot,
+  VerifyTrustRootOptions,
+  NewSigner,
+  TrustChange,
+  VerifiedSignerEvidence,
+  TrustRootCheckOptions,
+  TrustedSignatureFacts,
+} from './trust-root.js';

@@ -1,0 +1,875 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { z } from 'zod';
+import {
+  OMS_PREDICATE_TYPE,
+  decodeBase64Strict,
+  encodeBase64,
+  pae,
+  readJsonBytes,
+} from '../envelope/index.js';
+import { UsageError, ValidationError, VerificationError } from '../errors/index.js';
+import { supportedKeyType, verifySignature } from './algorithms.js';
+import { publicKeyDer, publicKeyHint } from './key-material.js';
+import type { KeyType, Signer } from './types.js';
+
+/**
+ * Cairn's trust root: a versioned JSON document listing who may sign what, in a DSSE envelope
+ * signed by a threshold of root keys (TUF's root role, for model signers). Format: docs/trust.md.
+ *
+ * Rules enforced here:
+ * - thresholds count distinct keys (by SPKI), however many signatures one key made;
+ * - a new version must be higher than the trusted one and be signed by a threshold of the
+ *   previous version's root keys AND of its own;
+ * - unknown fields anywhere in the document or envelope are refused, every bad path reported;
+ * - a key or identity may appear in one signer entry only (no overlapping grants to resolve).
+ */
+
+export const TRUST_ROOT_PAYLOAD_TYPE = 'application/vnd.cairn.trust-root.v1+json';
+export const TRUST_ROOT_MAX_BYTES = 1024 * 1024;
+const MAX_DEPTH = 16;
+const MAX_SIGNERS = 10_000;
+const MAX_ROOT_KEYS = 64;
+const MAX_SIGNATURES = 64;
+const MAX_PATTERNS = 256;
+
+// ── document schema ─────────────────────────────────────────────────────────────────────
+
+const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?Z$/;
+const time = z
+  .string()
+  .refine(
+    (s) => TIME.test(s) && !Number.isNaN(Date.parse(s)),
+    'must be an RFC 3339 UTC time like 2026-01-31T12:00:00Z',
+  );
+const id = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$/, 'must be 1-128 of A-Z a-z 0-9 . _ @ : -');
+const pem = z
+  .string()
+  .max(16 * 1024)
+  .regex(
+    /^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=\n]+-----END PUBLIC KEY-----\n?$/,
+    'must be an SPKI PEM public key',
+  );
+const keyid = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters');
+/** Repository/environment globs: `*` within one path segment, `**` across segments, anchored. */
+const glob = z
+  .string()
+  .max(256)
+  .regex(/^[A-Za-z0-9._*/-]+$/, 'may only hold A-Z a-z 0-9 . _ - / and * wildcards')
+  .refine((s) => !/\*{3,}/.test(s), 'has more than two * in a row');
+const text = z.string().min(1).max(1024);
+
+const rootKeySchema = z.strictObject({ keyid, publicKey: pem });
+
+const identitySchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('key'), keyid, publicKey: pem }),
+  z.strictObject({ kind: z.literal('certificate'), subject: text, issuer: text }),
+  z.strictObject({ kind: z.literal('keyless'), identity: text, issuer: text }),
+]);
+
+const scopesSchema = z.strictObject({
+  repositories: z.array(glob).min(1).max(MAX_PATTERNS),
+  environments: z.array(glob).min(1).max(MAX_PATTERNS),
+  predicateTypes: z.array(text).min(1).max(MAX_PATTERNS),
+});
+
+const revocationSchema = z.strictObject({
+  reason: text,
+  compromisedSince: time,
+  revokedAt: time,
+});
+
+const signerSchema = z.strictObject({
+  id,
+  identity: identitySchema,
+  scopes: scopesSchema,
+  notBefore: time,
+  notAfter: z.optional(time),
+  status: z.enum(['active', 'revoked']),
+  revocation: z.optional(revocationSchema),
+});
+
+const documentSchema = z.strictObject({
+  mediaType: z.literal(TRUST_ROOT_PAYLOAD_TYPE),
+  version: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  issuedAt: time,
+  root: z.strictObject({
+    threshold: z.number().int().min(1).max(MAX_ROOT_KEYS),
+    keys: z.array(rootKeySchema).min(1).max(MAX_ROOT_KEYS),
+  }),
+  signers: z.array(signerSchema).max(MAX_SIGNERS),
+});
+
+const envelopeSchema = z.strictObject({
+  payloadType: z.literal(TRUST_ROOT_PAYLOAD_TYPE),
+  payload: z.string().min(1),
+  signatures: z
+    .array(z.strictObject({ keyid, sig: z.string().min(1).max(1024) }))
+    .min(1)
+    .max(MAX_SIGNATURES),
+});
+
+export type TrustRootDocument = z.output<typeof documentSchema>;
+export type TrustedSigner = TrustRootDocument['signers'][number];
+export type SignerIdentity = TrustedSigner['identity'];
+export type SignerScopes = TrustedSigner['scopes'];
+export type RootKeyEntry = TrustRootDocument['root']['keys'][number];
+
+export interface TrustRootIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** A trust root whose signatures were checked: the document plus who signed it. */
+export interface TrustRoot {
+  readonly document: TrustRootDocument;
+  /** The exact payload bytes that were signed. */
+  readonly payload: Buffer;
+  /** Distinct root key ids whose signatures verified, sorted. */
+  readonly signedBy: readonly string[];
+}
+
+function pathOf(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out === '' ? String(key) : `.${String(key)}`;
+  }
+  return out === '' ? '(root)' : out;
+}
+
+function invalidRoot(issues: readonly TrustRootIssue[]): ValidationError {
+  const shown = issues
+    .slice(0, 5)
+    .map((i) => `${i.path}: ${i.message}`)
+    .join('; ');
+  return new ValidationError(
+    'TRUST_ROOT_INVALID',
+    `The trust root is not valid: ${shown}${issues.length > 5 ? ` (and ${issues.length - 5} more)` : ''}`,
+    { details: { issues } },
+  );
+}
+
+function keyFromPem(text: string): KeyObject | undefined {
+  try {
+    const key = createPublicKey(text);
+    return supportedKeyType(key) === undefined ? undefined : key;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Validates an untrusted trust root document: the schema (strict: unknown fields are refused),
+ * then the rules the schema cannot express. Every problem is collected; TRUST_ROOT_INVALID lists
+ * them all in `details.issues`.
+ */
+export function trustRootDocumentFromJSON(input: unknown): TrustRootDocument {
+  const parsed = documentSchema.safeParse(input);
+  if (!parsed.success) {
+    throw invalidRoot(
+      parsed.error.issues.map((i) => ({ path: pathOf(i.path), message: i.message })),
+    );
+  }
+  const doc = parsed.data;
+  const issues: TrustRootIssue[] = [];
+  const seenRootKeys = new Map<string, number>();
+  doc.root.keys.forEach((k, i) => {
+    const key = keyFromPem(k.publicKey);
+    if (key === undefined) {
+      issues.push({ path: `root.keys[${i}].publicKey`, message: 'not a supported public key' });
+      return;
+    }
+    if (publicKeyHint(key) !== k.keyid) {
+      issues.push({ path: `root.keys[${i}].keyid`, message: 'is not the SHA-256 of the key PEM' });
+    }
+    const der = publicKeyDer(key).toString('hex');
+    const first = seenRootKeys.get(der);
+    if (first !== undefined) {
+      issues.push({ path: `root.keys[${i}]`, message: `duplicates root.keys[${first}]` });
+    } else seenRootKeys.set(der, i);
+  });
+  if (doc.root.threshold > doc.root.keys.length) {
+    issues.push({ path: 'root.threshold', message: 'is larger than the number of root keys' });
+  }
+  const ids = new Map<string, number>();
+  const identities = new Map<string, number>();
+  doc.signers.forEach((s, i) => {
+    const at = `signers[${i}]`;
+    const firstId = ids.get(s.id);
+    if (firstId !== undefined) {
+      issues.push({ path: `${at}.id`, message: `duplicates signers[${firstId}].id` });
+    } else ids.set(s.id, i);
+    let identityKey: string;
+    switch (s.identity.kind) {
+      case 'key': {
+        const key = keyFromPem(s.identity.publicKey);
+        if (key === undefined) {
+          issues.push({ path: `${at}.identity.publicKey`, message: 'not a supported public key' });
+          return;
+        }
+        if (publicKeyHint(key) !== s.identity.keyid) {
+          issues.push({
+            path: `${at}.identity.keyid`,
+            message: 'is not the SHA-256 of the key PEM',
+          });
+        }
+        identityKey = `key:${publicKeyDer(key).toString('hex')}`;
+        break;
+      }
+      case 'certificate':
+        identityKey = `certificate:${JSON.stringify([s.identity.subject, s.identity.issuer])}`;
+        break;
+      case 'keyless':
+        identityKey = `keyless:${JSON.stringify([s.identity.identity, s.identity.issuer])}`;
+        break;
+    }
+    // One entry per key or identity: two entries would overlap, and which scope or window
+    // applies would depend on lookup order.
+    const firstIdentity = identities.get(identityKey);
+    if (firstIdentity !== undefined) {
+      issues.push({
+        path: `${at}.identity`,
+        message: `the same key or identity is already granted by signers[${firstIdentity}]`,
+      });
+    } else identities.set(identityKey, i);
+    if (s.notAfter !== undefined && Date.parse(s.notAfter) <= Date.parse(s.notBefore)) {
+      issues.push({ path: `${at}.notAfter`, message: 'must be after notBefore' });
+    }
+    if (s.status === 'revoked' && s.revocation === undefined) {
+      issues.push({
+        path: `${at}.revocation`,
+        message: 'a revoked signer needs a revocation record',
+      });
+    }
+    if (s.status === 'active' && s.revocation !== undefined) {
+      issues.push({
+        path: `${at}.revocation`,
+        message: 'an active signer has no revocation record',
+      });
+    }
+  });
+  if (issues.length > 0) throw invalidRoot(issues);
+  return doc;
+}
+
+// ── envelope ────────────────────────────────────────────────────────────────────────────
+
+interface ParsedEnvelope {
+  readonly document: TrustRootDocument;
+  readonly payload: Buffer;
+  readonly signatures: readonly { readonly keyid: string; readonly sig: Buffer }[];
+}
+
+/** Reads a trust root file's envelope and document without checking any signature. */
+export function readTrustRootUnverified(bytes: Uint8Array): ParsedEnvelope {
+  const read = readJsonBytes(bytes, { maxBytes: TRUST_ROOT_MAX_BYTES, maxDepth: MAX_DEPTH });
+  if (!read.ok) {
+    throw new ValidationError(
+      'TRUST_ROOT_MALFORMED',
+      `The trust root file cannot be read (${read.failure.kind})`,
+      {
+        details: { failure: read.failure },
+      },
+    );
+  }
+  const env = envelopeSchema.safeParse(read.value);
+  if (!env.success) {
+    throw invalidRoot(
+      env.error.issues.map((i) => ({ path: `envelope.${pathOf(i.path)}`, message: i.message })),
+    );
+  }
+  const payload = decodeBase64Strict(env.data.payload);
+  const issues: TrustRootIssue[] = [];
+  if (payload === undefined) issues.push({ path: 'envelope.payload', message: 'is not base64' });
+  const signatures = env.data.signatures.map((s, i) => {
+    const sig = decodeBase64Strict(s.sig);
+    if (sig === undefined)
+      issues.push({ path: `envelope.signatures[${i}].sig`, message: 'is not base64' });
+    return { keyid: s.keyid, sig: sig ?? Buffer.alloc(0) };
+  });
+  if (issues.length > 0 || payload === undefined) throw invalidRoot(issues);
+  const inner = readJsonBytes(payload, { maxBytes: TRUST_ROOT_MAX_BYTES, maxDepth: MAX_DEPTH });
+  if (!inner.ok) {
+    throw new ValidationError(
+      'TRUST_ROOT_MALFORMED',
+      `The trust root payload cannot be read (${inner.failure.kind})`,
+      {
+        details: { failure: inner.failure },
+      },
+    );
+  }
+  return { document: trustRootDocumentFromJSON(inner.value), payload, signatures };
+}
+
+/** The distinct root keys (by SPKI) among `keys` whose signature over the payload verifies. */
+function distinctSigners(envelope: ParsedEnvelope, keys: readonly RootKeyEntry[]): string[] {
+  const message = pae(TRUST_ROOT_PAYLOAD_TYPE, envelope.payload);
+  const byId = new Map(keys.map((k) => [k.keyid, k]));
+  const verified = new Set<string>();
+  for (const s of envelope.signatures) {
+    const entry = byId.get(s.keyid);
+    if (entry === undefined || verified.has(entry.keyid)) continue;
+    const key = keyFromPem(entry.publicKey);
+    if (key !== undefined && verifySignature(key, message, s.sig)) verified.add(entry.keyid);
+  }
+  // keyids are hashes of the keys and duplicate keys are refused, so distinct ids are distinct keys.
+  return [...verified].sort();
+}
+
+export interface VerifyTrustRootOptions {
+  /**
+   * The trust root already trusted. When given, the new one must have a higher version and be
+   * signed by a threshold of this one's root keys as well as its own.
+   */
+  readonly previous?: TrustRoot;
+}
+
+/**
+ * Verifies a trust root file: structure, then a threshold of distinct root keys of its own
+ * (TRUST_ROOT_SIGNATURE_INVALID), then, against a previous version, rollback
+ * (TRUST_ROOT_ROLLBACK) and the previous threshold. A version-1 root is trusted on first use:
+ * pin it out of band (docs/trust.md).
+ */
+export function verifyTrustRoot(
+  bytes: Uint8Array,
+  options: VerifyTrustRootOptions = {},
+): TrustRoot {
+  const envelope = readTrustRootUnverified(bytes);
+  const doc = envelope.document;
+  const own = distinctSigners(envelope, doc.root.keys);
+  if (own.length < doc.root.threshold) {
+    throw new VerificationError(
+      'TRUST_ROOT_SIGNATURE_INVALID',
+      `Trust root v${doc.version} has ${own.length} valid signature(s) from distinct root keys; ${doc.root.threshold} needed`,
+      { details: { version: doc.version, valid: own.length, threshold: doc.root.threshold } },
+    );
+  }
+  const previous = options.previous;
+  if (previous !== undefined) {
+    if (doc.version <= previous.document.version) {
+      throw new VerificationError(
+        'TRUST_ROOT_ROLLBACK',
+        `Trust root v${doc.version} is not newer than the trusted v${previous.document.version}`,
+        { details: { version: doc.version, trusted: previous.document.version } },
+      );
+    }
+    const old = distinctSigners(envelope, previous.document.root.keys);
+    if (old.length < previous.document.root.threshold) {
+      throw new VerificationError(
+        'TRUST_ROOT_SIGNATURE_INVALID',
+        `Trust root v${doc.version} is signed by ${old.length} of the previous version's root keys; ${previous.document.root.threshold} needed`,
+        {
+          details: {
+            version: doc.version,
+            validPrevious: old.length,
+            thresholdPrevious: previous.document.root.threshold,
+          },
+        },
+      );
+    }
+  }
+  return { document: doc, payload: envelope.payload, signedBy: own };
+}
+
+/**
+ * Signs a trust root document with the given root signers (file keys or PKCS#11 tokens) and
+ * returns the envelope bytes. Each signer's key id is its public key hint. It does not check the
+ * threshold: verify the result (with the previous version) before writing it.
+ */
+export async function signTrustRoot(
+  document: TrustRootDocument,
+  signers: readonly Signer[],
+): Promise<Buffer> {
+  const doc = trustRootDocumentFromJSON(document);
+  const payload = Buffer.from(`${JSON.stringify(doc, null, 2)}\n`);
+  const message = pae(TRUST_ROOT_PAYLOAD_TYPE, payload);
+  const signatures: { keyid: string; sig: string }[] = [];
+  const seen = new Set<string>();
+  for (const signer of signers) {
+    const kid = publicKeyHint(signer.publicKey);
+    if (seen.has(kid)) continue;
+    seen.add(kid);
+    signatures.push({ keyid: kid, sig: encodeBase64(await signer.sign(message)) });
+  }
+  const envelope = {
+    payloadType: TRUST_ROOT_PAYLOAD_TYPE,
+    payload: encodeBase64(payload),
+    signatures,
+  };
+  return Buffer.from(`${JSON.stringify(envelope, null, 2)}\n`);
+}
+
+// ── building and changing a trust root ──────────────────────────────────────────────────
+
+/** A root-key or signer-key entry for a public key: its key id (hint) and SPKI PEM. */
+export function keyEntry(key: KeyObject): { keyid: string; publicKey: string } {
+  const spki = key.type === 'private' ? createPublicKey(key) : key;
+  return {
+    keyid: publicKeyHint(spki),
+    publicKey: spki.export({ type: 'spki', format: 'pem' }).toString(),
+  };
+}
+
+/** Version 1: the root keys and threshold, no signers yet. */
+export function initialTrustRoot(
+  rootKeys: readonly KeyObject[],
+  threshold: number,
+  at: Date,
+): TrustRootDocument {
+  return trustRootDocumentFromJSON({
+    mediaType: TRUST_ROOT_PAYLOAD_TYPE,
+    version: 1,
+    issuedAt: isoTime(at),
+    root: { threshold, keys: rootKeys.map(keyEntry) },
+    signers: [],
+  });
+}
+
+export interface NewSigner {
+  readonly id: string;
+  readonly identity:
+    | { readonly kind: 'key'; readonly publicKey: KeyObject }
+    | { readonly kind: 'certificate'; readonly subject: string; readonly issuer: string }
+    | { readonly kind: 'keyless'; readonly identity: string; readonly issuer: string };
+  readonly repositories: readonly string[];
+  readonly environments: readonly string[];
+  /** Default: the OMS signature predicate only. */
+  readonly predicateTypes?: readonly string[];
+  /** Default: the change time. */
+  readonly notBefore?: Date;
+  readonly notAfter?: Date;
+}
+
+function signerEntry(s: NewSigner, at: Date): TrustedSigner {
+  const identity: SignerIdentity =
+    s.identity.kind === 'key'
+      ? { kind: 'key', ...keyEntry(s.identity.publicKey) }
+      : { ...s.identity };
+  return {
+    id: s.id,
+    identity,
+    scopes: {
+      repositories: [...s.repositories],
+      environments: [...s.environments],
+      predicateTypes: [...(s.predicateTypes ?? [OMS_PREDICATE_TYPE])],
+    },
+    notBefore: isoTime(s.notBefore ?? at),
+    ...(s.notAfter === undefined ? {} : { notAfter: isoTime(s.notAfter) }),
+    status: 'active',
+  };
+}
+
+/** The next version with `change` applied; validated, so a bad change never gets signed. */
+function nextVersion(
+  doc: TrustRootDocument,
+  at: Date,
+  change: (signers: TrustedSigner[]) => TrustedSigner[],
+): TrustRootDocument {
+  const next = {
+    ...doc,
+    version: doc.version + 1,
+    issuedAt: isoTime(at),
+    signers: change(doc.signers.map((s) => ({ ...s }))),
+  };
+  try {
+    return trustRootDocumentFromJSON(next);
+  } catch (err) {
+    if (err instanceof ValidationError) {
+      throw new UsageError('TRUST_ROOT_CHANGE_INVALID', err.message, {
+        cause: err,
+        ...(err.details === undefined ? {} : { details: err.details }),
+      });
+    }
+    throw err;
+  }
+}
+
+function indexOfSigner(doc: TrustRootDocument, id: string): number {
+  const i = doc.signers.findIndex((s) => s.id === id);
+  if (i === -1) {
+    throw new UsageError('TRUST_ROOT_CHANGE_INVALID', `No signer "${id}" in the trust root`, {
+      details: { signer: id },
+    });
+  }
+  return i;
+}
+
+export function addSigner(doc: TrustRootDocument, signer: NewSigner, at: Date): TrustRootDocument {
+  if (doc.signers.some((s) => s.id === signer.id)) {
+    throw new UsageError('TRUST_ROOT_CHANGE_INVALID', `Signer "${signer.id}" already exists`, {
+      hint: 'Choose another --id, or use `cairn trust rotate` to replace its key.',
+    });
+  }
+  return nextVersion(doc, at, (signers) => [...signers, signerEntry(signer, at)]);
+}
+
+/**
+ * Rotation: the new key joins with the old signer's scopes (unless given), and the old signer's
+ * notAfter becomes `oldNotAfter` (default: now), so signatures it makes after that fail.
+ */
+export function rotateSigner(
+  doc: TrustRootDocument,
+  oldId: string,
+  replacement: Omit<NewSigner, 'repositories' | 'environments'> &
+    Partial<Pick<NewSigner, 'repositories' | 'environments'>>,
+  at: Date,
+  oldNotAfter: Date = at,
+): TrustRootDocument {
+  const i = indexOfSigner(doc, oldId);
+  const old = doc.signers[i]!;
+  if (old.status === 'revoked') {
+    throw new UsageError(
+      'TRUST_ROOT_CHANGE_INVALID',
+      `Signer "${oldId}" is revoked; add a new signer instead`,
+    );
+  }
+  if (Date.parse(isoTime(oldNotAfter)) <= Date.parse(old.notBefore)) {
+    throw new UsageError('TRUST_ROOT_CHANGE_INVALID', 'The old key would end before it started');
+  }
+  const entry = signerEntry(
+    {
+      ...replacement,
+      repositories: replacement.repositories ?? old.scopes.repositories,
+      environments: replacement.environments ?? old.scopes.environments,
+      predicateTypes: replacement.predicateTypes ?? old.scopes.predicateTypes,
+    },
+    at,
+  );
+  return nextVersion(doc, at, (signers) => {
+    const current = signers[i]!;
+    const end = isoTime(oldNotAfter);
+    signers[i] =
+      current.notAfter !== undefined && Date.parse(current.notAfter) < Date.parse(end)
+        ? current
+        : { ...current, notAfter: end };
+    return [...signers, entry];
+  });
+}
+
+export function revokeSigner(
+  doc: TrustRootDocument,
+  id: string,
+  revocation: { readonly reason: string; readonly compromisedSince: Date },
+  at: Date,
+): TrustRootDocument {
+  const i = indexOfSigner(doc, id);
+  if (doc.signers[i]!.status === 'revoked') {
+    throw new UsageError('TRUST_ROOT_CHANGE_INVALID', `Signer "${id}" is already revoked`);
+  }
+  return nextVersion(doc, at, (signers) => {
+    signers[i] = {
+      ...signers[i]!,
+      status: 'revoked',
+      revocation: {
+        reason: revocation.reason,
+        compromisedSince: isoTime(revocation.compromisedSince),
+        revokedAt: isoTime(at),
+      },
+    };
+    return signers;
+  });
+}
+
+/** RFC 3339 UTC without milliseconds when they are zero. */
+export function isoTime(d: Date): string {
+  if (Number.isNaN(d.getTime())) throw new UsageError('USAGE', 'Invalid date');
+  const iso = d.toISOString();
+  return iso.endsWith('.000Z') ? `${iso.slice(0, -5)}Z` : iso;
+}
+
+// ── what a change grants or removes ─────────────────────────────────────────────────────
+
+export interface TrustChange {
+  /** `+` trust granted, `-` trust removed, `~` trust changed (window, scope). */
+  readonly sign: '+' | '-' | '~';
+  readonly subject: string;
+  readonly text: string;
+}
+
+function describeIdentity(identity: SignerIdentity): string {
+  switch (identity.kind) {
+    case 'key':
+      return `key ${identity.keyid.slice(0, 16)}…`;
+    case 'certificate':
+      return `certificate subject "${identity.subject}" issuer "${identity.issuer}"`;
+    case 'keyless':
+      return `identity "${identity.identity}" via ${identity.issuer}`;
+  }
+}
+
+function describeScopes(s: SignerScopes): string {
+  return `repositories [${s.repositories.join(', ')}], environments [${s.environments.join(', ')}], predicates [${s.predicateTypes.join(', ')}]`;
+}
+
+function windowOf(s: TrustedSigner): string {
+  return `${s.notBefore} → ${s.notAfter ?? 'no end'}`;
+}
+
+/** What trust `next` grants or removes compared with `previous` (undefined: everything is new). */
+export function diffTrustRoots(
+  previous: TrustRootDocument | undefined,
+  next: TrustRootDocument,
+): TrustChange[] {
+  const out: TrustChange[] = [];
+  const oldRoot = new Set(previous?.root.keys.map((k) => k.keyid) ?? []);
+  const newRoot = new Set(next.root.keys.map((k) => k.keyid));
+  for (const k of newRoot) {
+    if (!oldRoot.has(k))
+      out.push({
+        sign: '+',
+        subject: 'root',
+        text: `root key ${k.slice(0, 16)}… may sign the trust root`,
+      });
+  }
+  for (const k of oldRoot) {
+    if (!newRoot.has(k))
+      out.push({ sign: '-', subject: 'root', text: `root key ${k.slice(0, 16)}… removed` });
+  }
+  if (previous === undefined || previous.root.threshold !== next.root.threshold) {
+    out.push({
+      sign: previous === undefined ? '+' : '~',
+      subject: 'root',
+      text: `root threshold ${previous === undefined ? '' : `${previous.root.threshold} → `}${next.root.threshold} of ${next.root.keys.length}`,
+    });
+  }
+  const before = new Map(previous?.signers.map((s) => [s.id, s]) ?? []);
+  for (const s of next.signers) {
+    const old = before.get(s.id);
+    before.delete(s.id);
+    if (old === undefined) {
+      if (s.status === 'active') {
+        out.push({
+          sign: '+',
+          subject: s.id,
+          text: `grant ${s.id} (${describeIdentity(s.identity)}): ${describeScopes(s.scopes)}, valid ${windowOf(s)}`,
+        });
+      }
+      continue;
+    }
+    if (old.status === 'active' && s.status === 'revoked') {
+      out.push({
+        sign: '-',
+        subject: s.id,
+        text: `revoke ${s.id} (${describeIdentity(s.identity)}): "${s.revocation?.reason ?? ''}", compromised since ${s.revocation?.compromisedSince ?? '?'}; every signature by it now fails`,
+      });
+      continue;
+    }
+    if (windowOf(old) !== windowOf(s)) {
+      out.push({
+        sign: '~',
+        subject: s.id,
+        text: `${s.id} valid ${windowOf(old)} ⇒ ${windowOf(s)}`,
+      });
+    }
+    if (describeScopes(old.scopes) !== describeScopes(s.scopes)) {
+      out.push({
+        sign: '~',
+        subject: s.id,
+        text: `${s.id} scopes ${describeScopes(old.scopes)} ⇒ ${describeScopes(s.scopes)}`,
+      });
+    }
+  }
+  for (const s of before.values()) {
+    out.push({
+      sign: '-',
+      subject: s.id,
+      text: `remove ${s.id} (${describeIdentity(s.identity)})`,
+    });
+  }
+  return out;
+}
+
+// ── checking a verified signature against the trust root ────────────────────────────────
+
+/**
+ * The verified facts about a signature, as `verify` reports them (`VerifiedSignature` fits this
+ * shape; keys sit below verify and so take it structurally).
+ */
+export interface VerifiedSignerEvidence {
+  readonly signer:
+    | { readonly kind: 'key'; readonly keyType: KeyType; readonly hint: string }
+    | { readonly kind: 'certificate'; readonly subject: string; readonly issuer: string }
+    | {
+        readonly kind: 'keyless';
+        readonly identity: string;
+        readonly issuer: string;
+        /** Set only when a transparency log attested the time (verified by `verify`). */
+        readonly integratedTime?: string;
+      };
+  readonly predicateType: string;
+}
+
+export interface TrustRootCheckOptions {
+  /** `team/model`; when absent the signer must be scoped to every repository (`**`). */
+  readonly repository?: string;
+  /** When absent the signer must be scoped to every environment (`**`). */
+  readonly environment?: string;
+  /** Reference time: verification time, and the signing time when no trusted time exists. */
+  readonly at: Date;
+}
+
+/** Which signer matched and what was checked. */
+export interface TrustedSignatureFacts {
+  readonly signerId: string;
+  readonly identity: SignerIdentity;
+  /** The signing time used for the window and revocation checks, and where it came from. */
+  readonly signingTime: string;
+  readonly signingTimeSource: 'transparency-log' | 'verification-time';
+  readonly checked: readonly ('identity' | 'status' | 'validity-window' | 'scope')[];
+}
+
+/** The trust root entry for a key-mode bundle's key hint, for building the verification trust. */
+export function trustedKeyForHint(root: TrustRoot, hint: string | undefined): KeyObject {
+  const entry = root.document.signers.find(
+    (s) => s.identity.kind === 'key' && s.identity.keyid === hint,
+  );
+  if (entry === undefined || entry.identity.kind !== 'key') {
+    throw new VerificationError('SIGNER_UNTRUSTED', 'The signature key is not in the trust root', {
+      details: { hint: hint ?? null, trustRootVersion: root.document.version },
+    });
+  }
+  return createPublicKey(entry.identity.publicKey);
+}
+
+function matches(s: TrustedSigner, e: VerifiedSignerEvidence['signer']): boolean {
+  switch (e.kind) {
+    case 'key':
+      return s.identity.kind === 'key' && s.identity.keyid === e.hint;
+    case 'certificate':
+      return (
+        s.identity.kind === 'certificate' &&
+        s.identity.subject === e.subject &&
+        s.identity.issuer === e.issuer
+      );
+    case 'keyless':
+      return (
+        s.identity.kind === 'keyless' &&
+        s.identity.identity === e.identity &&
+        s.identity.issuer === e.issuer
+      );
+  }
+}
+
+/** Anchored glob: `*` matches within one `/` segment, `**` across segments; nothing else is special. */
+export function globMatches(pattern: string, value: string): boolean {
+  let re = '^';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '*') {
+      if (pattern[i + 1] === '*') {
+        re += '.*';
+        i++;
+      } else re += '[^/]*';
+    } else re += c.replace(/[.\\+?^${}()|[\]/]/g, '\\$&');
+  }
+  return new RegExp(`${re}$`).test(value);
+}
+
+function scopeAllows(patterns: readonly string[], value: string | undefined): boolean {
+  if (value === undefined) return patterns.includes('**');
+  return patterns.some((p) => globMatches(p, value));
+}
+
+/**
+ * Checks a verified signature against the trust root: the signer is listed (SIGNER_UNTRUSTED),
+ * not revoked (SIGNER_REVOKED), inside its validity window (SIGNER_EXPIRED), and allowed for the
+ * repository, environment and predicate type (SIGNER_OUT_OF_SCOPE). The signing time is the
+ * transparency-log time when `verify` established one; otherwise there is none to trust, and the
+ * verification time stands in for it — so an expired key fails from notAfter on, and a revoked
+ * key fails always (docs/trust.md, "Time").
+ */
+export function verifyAgainstTrustRoot(
+  verified: VerifiedSignerEvidence,
+  root: TrustRoot,
+  options: TrustRootCheckOptions,
+): TrustedSignatureFacts {
+  const e = verified.signer;
+  const entry = root.document.signers.find((s) => matches(s, e));
+  if (entry === undefined) {
+    throw new VerificationError('SIGNER_UNTRUSTED', 'The signer is not in the trust root', {
+      details: { signer: e, trustRootVersion: root.document.version },
+    });
+  }
+  const logged = e.kind === 'keyless' ? e.integratedTime : undefined;
+  const signingTime = logged === undefined ? options.at : new Date(logged);
+  const source = logged === undefined ? 'verification-time' : 'transparency-log';
+  const details = {
+    signerId: entry.id,
+    signingTime: isoTime(signingTime),
+    signingTimeSource: source,
+  };
+  if (entry.status === 'revoked') {
+    const since = Date.parse(entry.revocation?.compromisedSince ?? '');
+    // Only a logged time can prove a signature predates the compromise.
+    if (logged === undefined || !(signingTime.getTime() < since)) {
+      throw new VerificationError('SIGNER_REVOKED', `Signer "${entry.id}" is revoked`, {
+        details: { ...details, revocation: entry.revocation },
+      });
+    }
+  }
+  const t = signingTime.getTime();
+  if (
+    t < Date.parse(entry.notBefore) ||
+    (entry.notAfter !== undefined && t > Date.parse(entry.notAfter))
+  ) {
+    throw new VerificationError(
+      'SIGNER_EXPIRED',
+      `Signer "${entry.id}" is valid ${windowOf(entry)}, not at ${isoTime(signingTime)}`,
+      { details: { ...details, notBefore: entry.notBefore, notAfter: entry.notAfter ?? null } },
+    );
+  }
+  const scopes = entry.scopes;
+  const problems: string[] = [];
+  if (!scopeAllows(scopes.repositories, options.repository)) {
+    problems.push(
+      options.repository === undefined
+        ? 'no --repository given and the signer is not scoped to all (**)'
+        : `repository ${options.repository}`,
+    );
+  }
+  if (!scopeAllows(scopes.environments, options.environment)) {
+    problems.push(
+      options.environment === undefined
+        ? 'no --environment given and the signer is not scoped to all (**)'
+        : `environment ${options.environment}`,
+    );
+  }
+  if (!scopes.predicateTypes.includes(verified.predicateType)) {
+    problems.push(`predicate ${verified.predicateType}`);
+  }
+  if (problems.length > 0) {
+    throw new VerificationError(
+      'SIGNER_OUT_OF_SCOPE',
+      `Signer "${entry.id}" may not sign for ${problems.join(', ')}`,
+      { details: { ...details, scopes, problems } },
+    );
+  }
+  return {
+    signerId: entry.id,
+    identity: entry.identity,
+    signingTime: isoTime(signingTime),
+    signingTimeSource: source,
+    checked: ['identity', 'status', 'validity-window', 'scope'],
+  };
+}
+
+/**
+ * Thresholds over several verified signatures (e.g. a model signature plus co-signatures):
+ * counts distinct trust root signers — one signer's many signatures count once.
+ */
+export function requireDistinctSigners(
+  results: readonly TrustedSignatureFacts[],
+  threshold: number,
+): readonly string[] {
+  const distinct = [...new Set(results.map((r) => r.signerId))].sort();
+  if (distinct.length < threshold) {
+    throw new VerificationError(
+      'THRESHOLD_NOT_MET',
+      `${distinct.length} distinct trusted signer(s); ${threshold} required`,
+      { details: { signers: distinct, threshold } },
+    );
+  }
+  return distinct;
+}
