@@ -1,0 +1,662 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { UsageError, VerificationError } from '../errors/index.js';
+import {
+  PKCS11_MODULE_ENV,
+  TRUST_ROOT_MAX_BYTES,
+  addSigner,
+  diffTrustRoots,
+  fileSigner,
+  initialTrustRoot,
+  loadEmbeddedSigstoreTrustedRoot,
+  loadPrivateKey,
+  loadPublicKey,
+  parsePkcs11Uri,
+  pkcs11Signer,
+  parseCertificates,
+  readPkcs11Pin,
+  revokeSigner,
+  rotateSigner,
+  signTrustRoot,
+  trustedKeyForHint,
+  verifyAgainstTrustRoot,
+  verifyTrustRoot,
+  type NewSigner,
+  type Pkcs11Signer,
+  type Signer,
+  type TrustChange,
+  type TrustRoot,
+  type TrustRootDocument,
+  type TrustedSignatureFacts,
+} from '../keys/index.js';
+import {
+  MAX_CERT_BYTES,
+  MAX_KEY_BYTES,
+  defaultSignaturePath,
+  inspectSignature,
+  readSmallFile,
+  verifyModel,
+  writeFileAtomic,
+  type ModelVerification,
+} from '../model/index.js';
+import type { VerificationTrust } from '../verify/index.js';
+import {
+  PASSPHRASE_ENV,
+  collect,
+  modelRelativeIgnorePaths,
+  parsePositiveInt,
+  readPassphrase,
+} from './inputs.js';
+import { note, printJson, say, type Io } from './output.js';
+
+// ── shared inputs ───────────────────────────────────────────────────────────────────────
+
+/** Flags naming the root keys that sign a new trust root version. */
+export interface RootKeyFlags {
+  readonly rootKey?: string[];
+  readonly rootPkcs11Uri?: string[];
+  readonly passphraseFile?: string;
+  readonly allowUnencryptedKey?: boolean;
+  readonly json?: boolean;
+}
+
+function parseTime(value: string, flag: string): Date {
+  const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?Z$/.test(value)
+    ? Date.parse(value)
+    : Number.NaN;
+  if (Number.isNaN(ms)) {
+    throw new UsageError('USAGE', `${flag} must be an RFC 3339 UTC time like 2026-01-31T12:00:00Z`);
+  }
+  return new Date(ms);
+}
+
+/**
+ * Opens a PKCS#11 signer for the CLI: the PIN from the URI's pin-source file or CAIRN_PKCS11_PIN,
+ * the module from module-path or CAIRN_PKCS11_MODULE. The caller closes it.
+ */
+export function openPkcs11Signer(io: Io, uriText: string): Pkcs11Signer {
+  const uri = parsePkcs11Uri(uriText);
+  const pin = readPkcs11Pin(uri, io.env);
+  const modulePath = io.env[PKCS11_MODULE_ENV];
+  return pkcs11Signer(uri, {
+    pin,
+    ...(modulePath === undefined || modulePath === '' ? {} : { defaultModulePath: modulePath }),
+  });
+}
+
+/** Loads the root signers; `close` releases any token sessions. */
+function rootSigners(io: Io, flags: RootKeyFlags): { signers: Signer[]; close: () => void } {
+  const files = flags.rootKey ?? [];
+  const uris = flags.rootPkcs11Uri ?? [];
+  if (files.length + uris.length === 0) {
+    throw new UsageError(
+      'USAGE',
+      'Give the root keys that sign the trust root: --root-key or --root-pkcs11-uri',
+    );
+  }
+  const opened: Pkcs11Signer[] = [];
+  const close = () => {
+    for (const s of opened) s.close();
+  };
+  try {
+    const passphrase = readPassphrase(io, flags.passphraseFile);
+    const signers: Signer[] = files.map((p) => {
+      const pem = readSmallFile(resolve(io.cwd, p), MAX_KEY_BYTES, 'Root key').toString('utf8');
+      const key = loadPrivateKey(pem, passphrase);
+      if (!key.encrypted && flags.allowUnencryptedKey !== true) {
+        note(
+          io,
+          `warning: root key ${p} is not encrypted at rest; encrypt it (cairn keygen --encrypt) or keep it in a token (--root-pkcs11-uri). --allow-unencrypted-key silences this.`,
+        );
+      }
+      return fileSigner(key);
+    });
+    for (const u of uris) {
+      const s = openPkcs11Signer(io, u);
+      opened.push(s);
+      signers.push(s);
+    }
+    return { signers, close };
+  } catch (err) {
+    close();
+    throw err;
+  }
+}
+
+/** Reads and verifies a trust root file (its own threshold). */
+export function loadTrustRoot(io: Io, path: string, previous?: TrustRoot): TrustRoot {
+  const bytes = readSmallFile(resolve(io.cwd, path), TRUST_ROOT_MAX_BYTES, 'Trust root');
+  return verifyTrustRoot(bytes, previous === undefined ? {} : { previous });
+}
+
+function printChanges(io: Io, changes: readonly TrustChange[]): void {
+  if (changes.length === 0) say(io, '  (no change in trust)');
+  for (const c of changes) say(io, `  ${c.sign} ${c.text}`);
+}
+
+/**
+ * One trust root change: verify the current file, apply the change as the next version, sign it
+ * with the root keys given, check it against the current version (threshold of both, version
+ * up), then replace the file atomically and print what trust was granted or removed.
+ */
+async function changeTrustRoot(
+  io: Io,
+  path: string,
+  flags: RootKeyFlags,
+  change: (doc: TrustRootDocument, at: Date) => TrustRootDocument,
+): Promise<number> {
+  const current = loadTrustRoot(io, path);
+  const at = new Date();
+  const next = change(current.document, at);
+  const { signers, close } = rootSigners(io, flags);
+  let bytes: Buffer;
+  try {
+    bytes = await signTrustRoot(next, signers);
+  } finally {
+    close();
+  }
+  try {
+    verifyTrustRoot(bytes, { previous: current });
+  } catch (err) {
+    if (err instanceof VerificationError && err.code === 'TRUST_ROOT_SIGNATURE_INVALID') {
+      throw new VerificationError(err.code, err.message, {
+        cause: err,
+        hint: `Sign with at least ${current.document.root.threshold} root keys of v${current.document.version} and ${next.root.threshold} of v${next.version} (--root-key / --root-pkcs11-uri). Nothing was written.`,
+        ...(err.details === undefined ? {} : { details: err.details }),
+      });
+    }
+    throw err;
+  }
+  writeFileAtomic(resolve(io.cwd, path), bytes, { overwrite: true, mode: 0o644 });
+  const changes = diffTrustRoots(current.document, next);
+  if (flags.json) {
+    printJson(io, { ok: true, path: resolve(io.cwd, path), version: next.version, changes });
+  } else {
+    say(
+      io,
+      `Trust root v${next.version} written to ${resolve(io.cwd, path)} (was v${current.document.version}):`,
+    );
+    printChanges(io, changes);
+  }
+  return 0;
+}
+
+// ── commands ────────────────────────────────────────────────────────────────────────────
+
+export interface TrustInitFlags extends RootKeyFlags {
+  readonly threshold: string;
+  readonly rootPublicKey?: string[];
+  readonly force?: boolean;
+}
+
+export async function trustInitCommand(
+  io: Io,
+  path: string,
+  flags: TrustInitFlags,
+): Promise<number> {
+  const threshold = parsePositiveInt(flags.threshold, '--threshold');
+  const { signers, close } = rootSigners(io, flags);
+  let bytes: Buffer;
+  let doc: TrustRootDocument;
+  try {
+    const extra = (flags.rootPublicKey ?? []).map((p) =>
+      loadPublicKey(
+        readSmallFile(resolve(io.cwd, p), MAX_KEY_BYTES, 'Root public key').toString('utf8'),
+      ),
+    );
+    doc = initialTrustRoot([...signers.map((s) => s.publicKey), ...extra], threshold, new Date());
+    bytes = await signTrustRoot(doc, signers);
+  } finally {
+    close();
+  }
+  verifyTrustRoot(bytes);
+  const target = resolve(io.cwd, path);
+  writeFileAtomic(target, bytes, { overwrite: flags.force ?? false, mode: 0o644 });
+  const changes = diffTrustRoots(undefined, doc);
+  if (flags.json) {
+    printJson(io, { ok: true, path: target, version: 1, changes });
+  } else {
+    say(io, `Trust root v1 written to ${target}:`);
+    printChanges(io, changes);
+    say(
+      io,
+      `Pin it out of band: sha256 of the file or the root key ids above are what verifiers trust first.`,
+    );
+  }
+  return 0;
+}
+
+export interface AddSignerFlags extends RootKeyFlags {
+  readonly id: string;
+  readonly publicKey?: string;
+  readonly certificateSubject?: string;
+  readonly certificateIssuer?: string;
+  readonly identity?: string;
+  readonly identityProvider?: string;
+  readonly repository?: string[];
+  readonly environment?: string[];
+  readonly predicateType?: string[];
+  readonly notBefore?: string;
+  readonly notAfter?: string;
+}
+
+function identityFrom(io: Io, flags: AddSignerFlags): NewSigner['identity'] {
+  const modes = [
+    flags.publicKey !== undefined,
+    flags.certificateSubject !== undefined || flags.certificateIssuer !== undefined,
+    flags.identity !== undefined || flags.identityProvider !== undefined,
+  ].filter(Boolean).length;
+  if (modes !== 1) {
+    throw new UsageError(
+      'USAGE',
+      'Give exactly one of --public-key, --certificate-subject with --certificate-issuer, or --identity with --identity-provider',
+    );
+  }
+  if (flags.publicKey !== undefined) {
+    const pem = readSmallFile(resolve(io.cwd, flags.publicKey), MAX_KEY_BYTES, 'Public key');
+    return { kind: 'key', publicKey: loadPublicKey(pem.toString('utf8')) };
+  }
+  if (flags.certificateSubject !== undefined || flags.certificateIssuer !== undefined) {
+    if (flags.certificateSubject === undefined || flags.certificateIssuer === undefined) {
+      throw new UsageError('USAGE', '--certificate-subject and --certificate-issuer go together');
+    }
+    return {
+      kind: 'certificate',
+      subject: flags.certificateSubject,
+      issuer: flags.certificateIssuer,
+    };
+  }
+  if (flags.identity === undefined || flags.identityProvider === undefined) {
+    throw new UsageError('USAGE', '--identity and --identity-provider go together');
+  }
+  return { kind: 'keyless', identity: flags.identity, issuer: flags.identityProvider };
+}
+
+export function trustAddSignerCommand(
+  io: Io,
+  path: string,
+  flags: AddSignerFlags,
+): Promise<number> {
+  const identity = identityFrom(io, flags);
+  if (flags.repository === undefined || flags.environment === undefined) {
+    throw new UsageError(
+      'USAGE',
+      'Scope the signer with --repository and --environment (use "**" for all, explicitly)',
+    );
+  }
+  const signer: NewSigner = {
+    id: flags.id,
+    identity,
+    repositories: flags.repository,
+    environments: flags.environment,
+    ...(flags.predicateType === undefined ? {} : { predicateTypes: flags.predicateType }),
+    ...(flags.notBefore === undefined
+      ? {}
+      : { notBefore: parseTime(flags.notBefore, '--not-before') }),
+    ...(flags.notAfter === undefined ? {} : { notAfter: parseTime(flags.notAfter, '--not-after') }),
+  };
+  return changeTrustRoot(io, path, flags, (doc, at) => addSigner(doc, signer, at));
+}
+
+export interface RotateFlags extends RootKeyFlags {
+  readonly signer: string;
+  readonly newId: string;
+  readonly publicKey: string;
+  readonly oldNotAfter?: string;
+  readonly notAfter?: string;
+}
+
+export function trustRotateCommand(io: Io, path: string, flags: RotateFlags): Promise<number> {
+  const pem = readSmallFile(resolve(io.cwd, flags.publicKey), MAX_KEY_BYTES, 'Public key');
+  const publicKey = loadPublicKey(pem.toString('utf8'));
+  const oldEnd =
+    flags.oldNotAfter === undefined ? undefined : parseTime(flags.oldNotAfter, '--old-not-after');
+  const newEnd =
+    flags.notAfter === undefined ? undefined : parseTime(flags.notAfter, '--not-after');
+  return changeTrustRoot(io, path, flags, (doc, at) =>
+    rotateSigner(
+      doc,
+      flags.signer,
+      {
+        id: flags.newId,
+        identity: { kind: 'key', publicKey },
+        ...(newEnd === undefined ? {} : { notAfter: newEnd }),
+      },
+      at,
+      oldEnd ?? at,
+    ),
+  );
+}
+
+export interface RevokeFlags extends RootKeyFlags {
+  readonly reason: string;
+  readonly compromisedSince: string;
+}
+
+export function trustRevokeCommand(
+  io: Io,
+  path: string,
+  signer: string,
+  flags: RevokeFlags,
+): Promise<number> {
+  const compromisedSince = parseTime(flags.compromisedSince, '--compromised-since');
+  return changeTrustRoot(io, path, flags, (doc, at) =>
+    revokeSigner(doc, signer, { reason: flags.reason, compromisedSince }, at),
+  );
+}
+
+export function trustShowCommand(io: Io, path: string, flags: { json?: boolean }): number {
+  const root = loadTrustRoot(io, path);
+  const doc = root.document;
+  if (flags.json) {
+    printJson(io, { ok: true, verified: true, signedBy: root.signedBy, ...doc });
+    return 0;
+  }
+  say(
+    io,
+    `Trust root v${doc.version} issued ${doc.issuedAt} — signatures verified (${root.signedBy.length} of ${doc.root.keys.length} root keys, threshold ${doc.root.threshold})`,
+  );
+  say(io, 'Root keys:');
+  for (const k of doc.root.keys)
+    say(io, `  ${k.keyid}${root.signedBy.includes(k.keyid) ? '  (signed this version)' : ''}`);
+  say(io, `Signers (${doc.signers.length}):`);
+  for (const s of doc.signers) {
+    const who =
+      s.identity.kind === 'key'
+        ? `key ${s.identity.keyid}`
+        : s.identity.kind === 'certificate'
+          ? `certificate subject "${s.identity.subject}" issuer "${s.identity.issuer}"`
+          : `identity "${s.identity.identity}" via ${s.identity.issuer}`;
+    say(io, `  ${s.id}  [${s.status.toUpperCase()}]  ${who}`);
+    say(io, `    repositories: ${s.scopes.repositories.join(', ')}`);
+    say(io, `    environments: ${s.scopes.environments.join(', ')}`);
+    say(io, `    predicates:   ${s.scopes.predicateTypes.join(', ')}`);
+    say(io, `    valid:        ${s.notBefore} → ${s.notAfter ?? 'no end'}`);
+    if (s.revocation !== undefined) {
+      say(
+        io,
+        `    revoked:      ${s.revocation.revokedAt}: ${s.revocation.reason} (compromised since ${s.revocation.compromisedSince})`,
+      );
+    }
+  }
+  return 0;
+}
+
+export function trustVerifyCommand(
+  io: Io,
+  path: string,
+  flags: { previous?: string; json?: boolean },
+): number {
+  const previous = flags.previous === undefined ? undefined : loadTrustRoot(io, flags.previous);
+  const root = loadTrustRoot(io, path, previous);
+  const changes = previous === undefined ? [] : diffTrustRoots(previous.document, root.document);
+  if (flags.json) {
+    printJson(io, {
+      ok: true,
+      version: root.document.version,
+      signedBy: root.signedBy,
+      ...(previous === undefined ? {} : { previousVersion: previous.document.version, changes }),
+    });
+    return 0;
+  }
+  say(
+    io,
+    `Trust root v${root.document.version} verified: ${root.signedBy.length} distinct root signatures (threshold ${root.document.root.threshold})`,
+  );
+  if (previous !== undefined) {
+    say(
+      io,
+      `  update from v${previous.document.version} is signed by the previous threshold too; changes:`,
+    );
+    printChanges(io, changes);
+  }
+  return 0;
+}
+
+// ── cairn verify --trust-root ───────────────────────────────────────────────────────────
+
+export interface TrustRootVerifyFlags {
+  readonly trustRoot: string;
+  readonly repository?: string;
+  readonly environment?: string;
+  readonly signature?: string;
+  readonly certificateChain?: string[];
+  readonly ignorePaths?: string[];
+  readonly ignoreGitPaths: boolean;
+  readonly allowSymlinks?: boolean;
+  readonly ignoreUnsignedFiles?: boolean;
+  readonly json?: boolean;
+}
+
+export interface TrustRootVerification extends ModelVerification {
+  readonly trustRoot: { readonly version: number; readonly signer: TrustedSignatureFacts };
+}
+
+/**
+ * Verifies a model against a trust root instead of a single key: the bundle's key (or identity)
+ * must be a listed signer; the signature and model are verified with that signer's material;
+ * then revocation, validity window and scope (repository, environment, predicate type) are
+ * checked. Certificate-mode bundles also need the CA roots (--certificate-chain).
+ */
+export async function verifyModelWithTrustRoot(
+  io: Io,
+  model: string,
+  flags: TrustRootVerifyFlags,
+  at: Date = new Date(),
+): Promise<TrustRootVerification> {
+  const root = loadTrustRoot(io, flags.trustRoot);
+  const modelPath = resolve(io.cwd, model);
+  const signaturePath =
+    flags.signature === undefined
+      ? defaultSignaturePath(modelPath)
+      : resolve(io.cwd, flags.signature);
+  const claims = inspectSignature(signaturePath);
+  let trust: VerificationTrust;
+  switch (claims.signer.kind) {
+    case 'key':
+      trust = { kind: 'key', publicKey: trustedKeyForHint(root, claims.signer.hint) };
+      break;
+    case 'certificate': {
+      if (flags.certificateChain === undefined) {
+        throw new UsageError(
+          'USAGE',
+          'A certificate-mode signature needs --certificate-chain (the CA roots) with --trust-root',
+        );
+      }
+      const roots = flags.certificateChain.flatMap((p) =>
+        parseCertificates(readSmallFile(resolve(io.cwd, p), MAX_CERT_BYTES, 'Certificate file')),
+      );
+      trust = { kind: 'certificate', trustedRoots: roots };
+      break;
+    }
+    case 'keyless': {
+      const san = claims.signer.subjectAlternativeName;
+      const entry = root.document.signers.find(
+        (s) => s.identity.kind === 'keyless' && s.identity.identity === san,
+      );
+      if (entry === undefined || entry.identity.kind !== 'keyless') {
+        throw new VerificationError(
+          'SIGNER_UNTRUSTED',
+          'The keyless identity is not in the trust root',
+          {
+            details: { identity: san ?? null },
+          },
+        );
+      }
+      trust = {
+        kind: 'keyless',
+        identity: entry.identity.identity,
+        issuer: entry.identity.issuer,
+        trustedRoot: loadEmbeddedSigstoreTrustedRoot().trustedRoot,
+      };
+      break;
+    }
+  }
+  const result = await verifyModel(modelPath, {
+    trust,
+    signaturePath,
+    ignorePaths: modelRelativeIgnorePaths(io, model, flags.ignorePaths ?? []),
+    ignoreGitPaths: flags.ignoreGitPaths,
+    allowSymlinks: flags.allowSymlinks ?? false,
+    ignoreUnsignedFiles: flags.ignoreUnsignedFiles ?? false,
+  });
+  const signer = verifyAgainstTrustRoot(result, root, {
+    ...(flags.repository === undefined ? {} : { repository: flags.repository }),
+    ...(flags.environment === undefined ? {} : { environment: flags.environment }),
+    at,
+  });
+  return { ...result, trustRoot: { version: root.document.version, signer } };
+}
+
+/** `cairn verify MODEL --trust-root ROOT`: verification plus printing, as verifyCommand does. */
+export async function trustRootVerifyCommand(
+  io: Io,
+  model: string,
+  flags: TrustRootVerifyFlags,
+): Promise<number> {
+  const result = await verifyModelWithTrustRoot(io, model, flags);
+  if (flags.json) {
+    printJson(io, { ok: true, ...result });
+    return 0;
+  }
+  for (const w of result.warnings) note(io, `warning: ${w}`);
+  say(io, 'Verification succeeded');
+  say(io, `  digest:    ${result.digest}`);
+  say(
+    io,
+    `  signer:    ${result.trustRoot.signer.signerId} (trust root v${result.trustRoot.version})`,
+  );
+  say(
+    io,
+    `  checked:   ${result.trustRoot.signer.checked.join(', ')} at ${result.trustRoot.signer.signingTime} (${result.trustRoot.signer.signingTimeSource})`,
+  );
+  say(
+    io,
+    `  resources: ${result.resourcesChecked} checked (${result.serialization.method}/${result.serialization.hashType})`,
+  );
+  return 0;
+}
+
+// ── registration ────────────────────────────────────────────────────────────────────────
+
+function addRootKeyOptions(cmd: Command): Command {
+  return cmd
+    .option('--root-key <pem>', 'a root private key that signs this version (repeatable)', collect)
+    .option(
+      '--root-pkcs11-uri <uri>',
+      'a root key in a PKCS#11 token (repeatable; PIN from CAIRN_PKCS11_PIN or pin-source)',
+      collect,
+    )
+    .option(
+      '--passphrase-file <file>',
+      `passphrase for encrypted root keys (else ${PASSPHRASE_ENV})`,
+    )
+    .option('--allow-unencrypted-key', 'do not warn about root keys not encrypted at rest')
+    .option('--json', 'machine-readable output on stdout');
+}
+
+/** `cairn trust init|add-signer|rotate|revoke|show|verify`. */
+export function registerTrustCommands(
+  program: Command,
+  io: Io,
+  setExit: (code: number) => void,
+): void {
+  const trust = program
+    .command('trust')
+    .description('manage the trust root: who may sign what, signed by a threshold of root keys');
+
+  addRootKeyOptions(
+    trust
+      .command('init')
+      .description('create trust root v1 with the given root keys and threshold')
+      .argument('<root>', 'trust root file to write')
+      .requiredOption('--threshold <n>', 'distinct root signatures needed for every version')
+      .option(
+        '--root-public-key <pem>',
+        'an extra root key that does not sign v1 (repeatable)',
+        collect,
+      )
+      .option('--force', 'replace an existing file'),
+  ).action(async (root: string, opts: TrustInitFlags) =>
+    setExit(await trustInitCommand(io, root, opts)),
+  );
+
+  addRootKeyOptions(
+    trust
+      .command('add-signer')
+      .description(
+        'grant a key or identity the right to sign for some repositories and environments',
+      )
+      .argument('<root>', 'trust root file (replaced atomically)')
+      .requiredOption('--id <id>', 'signer id')
+      .option('--public-key <pem>', 'the signer public key (SPKI PEM)')
+      .option('--certificate-subject <dn>', 'certificate identity: exact subject')
+      .option('--certificate-issuer <dn>', 'certificate identity: exact issuer')
+      .option('--identity <san>', 'keyless identity: exact SAN (email or URI)')
+      .option('--identity-provider <url>', 'keyless identity: exact OIDC issuer')
+      .option(
+        '--repository <glob>',
+        'repositories it may sign for (repeatable; * within a segment, ** across)',
+        collect,
+      )
+      .option('--environment <glob>', 'environments it may sign for (repeatable)', collect)
+      .option(
+        '--predicate-type <uri>',
+        'predicate types it may sign (repeatable; default the OMS signature)',
+        collect,
+      )
+      .option('--not-before <time>', 'start of validity (RFC 3339; default now)')
+      .option('--not-after <time>', 'end of validity (RFC 3339)'),
+  ).action(async (root: string, opts: AddSignerFlags) =>
+    setExit(await trustAddSignerCommand(io, root, opts)),
+  );
+
+  addRootKeyOptions(
+    trust
+      .command('rotate')
+      .description("add a signer's new key with the same scopes and end the old key's validity")
+      .argument('<root>', 'trust root file (replaced atomically)')
+      .requiredOption('--signer <id>', 'the signer being rotated')
+      .requiredOption('--new-id <id>', 'id for the new key')
+      .requiredOption('--public-key <pem>', 'the new public key (SPKI PEM)')
+      .option('--old-not-after <time>', 'when the old key stops being valid (default now)')
+      .option('--not-after <time>', 'end of validity of the new key'),
+  ).action(async (root: string, opts: RotateFlags) =>
+    setExit(await trustRotateCommand(io, root, opts)),
+  );
+
+  addRootKeyOptions(
+    trust
+      .command('revoke')
+      .description('revoke a signer: every signature by it fails verification from now on')
+      .argument('<root>', 'trust root file (replaced atomically)')
+      .argument('<signer>', 'signer id')
+      .requiredOption('--reason <text>', 'why (recorded in the trust root)')
+      .requiredOption(
+        '--compromised-since <time>',
+        'earliest time the key may have been misused (RFC 3339)',
+      ),
+  ).action(async (root: string, signer: string, opts: RevokeFlags) =>
+    setExit(await trustRevokeCommand(io, root, signer, opts)),
+  );
+
+  trust
+    .command('show')
+    .description('verify a trust root and list its root keys and signers')
+    .argument('<root>', 'trust root file')
+    .option('--json', 'machine-readable output on stdout')
+    .action((root: string, opts: { json?: boolean }) => setExit(trustShowCommand(io, root, opts)));
+
+  trust
+    .command('verify')
+    .description('verify a trust root, and with --previous that it is a valid update of it')
+    .argument('<root>', 'trust root file')
+    .option(
+      '--previous <file>',
+      'the version already trusted: the new one must be newer and signed by its threshold',
+    )
+    .option('--json', 'machine-readable output on stdout')
+    .action((root: string, opts: { previous?: string; json?: boolean }) =>
+      setExit(trustVerifyCommand(io, root, opts)),
+    );
+}
