@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createHash, createPublicKey } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,10 @@ import { after, before, describe, test, type TestContext } from 'node:test';
 import type * as Pkcs11js from 'pkcs11js';
 import {
   describePkcs11Uri,
+  fileSigner,
+  initialTrustRoot,
+  signTrustRoot,
+  verifyTrustRoot,
   parsePkcs11Uri,
   pkcs11GenerateKeyPair,
   pkcs11Signer,
@@ -294,6 +298,18 @@ describe('PKCS#11 signing with SoftHSM2', () => {
     other.C_CloseAllSessions(slot);
     const e = await rejectsCode(signer.sign(data), 'PKCS11_TOKEN_UNAVAILABLE');
     assert.equal(e.exitCode, 3);
+  });
+
+  test('a token key can be a trust root key: the trust root code only sees a Signer', async (t) => {
+    if (!requireSoftHsm(t)) return;
+    pkcs11GenerateKeyPair(uri('root-key'), { pin: PIN, keyType: 'ecdsa-p384' });
+    const token = pkcs11Signer(uri('root-key'), { pin: PIN });
+    t.after(() => token.close());
+    const file = fileSigner(generateKeyPairSync('ed25519').privateKey);
+    const doc = initialTrustRoot([token.publicKey, file.publicKey], 2, new Date());
+    const root = verifyTrustRoot(await signTrustRoot(doc, [token, file]));
+    assert.equal(root.signedBy.length, 2);
+    throwsCode(() => verifyTrustRoot(Buffer.alloc(0)), 'TRUST_ROOT_MALFORMED');
   });
 
   test('concurrent signatures are serialised on the one session and all verify', async (t) => {
