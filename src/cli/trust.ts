@@ -16,6 +16,7 @@ import {
   parseCertificates,
   readPkcs11Pin,
   revokeSigner,
+  rotateRootKeys,
   rotateSigner,
   signTrustRoot,
   trustedKeyForHint,
@@ -299,14 +300,54 @@ export function trustAddSignerCommand(
 }
 
 export interface RotateFlags extends RootKeyFlags {
-  readonly signer: string;
-  readonly newId: string;
-  readonly publicKey: string;
+  readonly signer?: string;
+  readonly newId?: string;
+  readonly publicKey?: string;
   readonly oldNotAfter?: string;
   readonly notAfter?: string;
+  readonly addRootKey?: string[];
+  readonly removeRootKey?: string[];
+  readonly rootThreshold?: string;
 }
 
 export function trustRotateCommand(io: Io, path: string, flags: RotateFlags): Promise<number> {
+  const rootChange =
+    flags.addRootKey !== undefined ||
+    flags.removeRootKey !== undefined ||
+    flags.rootThreshold !== undefined;
+  if (rootChange === (flags.signer !== undefined)) {
+    throw new UsageError(
+      'USAGE',
+      'Rotate either a signer (--signer, --new-id, --public-key) or the root keys (--add-root-key, --remove-root-key, --root-threshold)',
+    );
+  }
+  if (rootChange) {
+    const add = (flags.addRootKey ?? []).map((p) =>
+      loadPublicKey(
+        readSmallFile(resolve(io.cwd, p), MAX_KEY_BYTES, 'Root public key').toString('utf8'),
+      ),
+    );
+    const threshold =
+      flags.rootThreshold === undefined
+        ? undefined
+        : parsePositiveInt(flags.rootThreshold, '--root-threshold');
+    return changeTrustRoot(io, path, flags, (doc, at) =>
+      rotateRootKeys(
+        doc,
+        {
+          add,
+          ...(flags.removeRootKey === undefined ? {} : { remove: flags.removeRootKey }),
+          ...(threshold === undefined ? {} : { threshold }),
+        },
+        at,
+      ),
+    );
+  }
+  if (flags.newId === undefined || flags.publicKey === undefined) {
+    throw new UsageError('USAGE', 'Signer rotation needs --new-id and --public-key');
+  }
+  const newId = flags.newId;
+  const signerId = flags.signer!;
   const pem = readSmallFile(resolve(io.cwd, flags.publicKey), MAX_KEY_BYTES, 'Public key');
   const publicKey = loadPublicKey(pem.toString('utf8'));
   const oldEnd =
@@ -316,9 +357,9 @@ export function trustRotateCommand(io: Io, path: string, flags: RotateFlags): Pr
   return changeTrustRoot(io, path, flags, (doc, at) =>
     rotateSigner(
       doc,
-      flags.signer,
+      signerId,
       {
-        id: flags.newId,
+        id: newId,
         identity: { kind: 'key', publicKey },
         ...(newEnd === undefined ? {} : { notAfter: newEnd }),
       },
@@ -614,13 +655,26 @@ export function registerTrustCommands(
   addRootKeyOptions(
     trust
       .command('rotate')
-      .description("add a signer's new key with the same scopes and end the old key's validity")
+      .description(
+        "rotate a signer (new key, same scopes, old key's validity ends) or the root keys and threshold",
+      )
       .argument('<root>', 'trust root file (replaced atomically)')
-      .requiredOption('--signer <id>', 'the signer being rotated')
-      .requiredOption('--new-id <id>', 'id for the new key')
-      .requiredOption('--public-key <pem>', 'the new public key (SPKI PEM)')
+      .option('--signer <id>', 'the signer being rotated')
+      .option('--new-id <id>', 'id for the new key')
+      .option('--public-key <pem>', 'the new public key (SPKI PEM)')
       .option('--old-not-after <time>', 'when the old key stops being valid (default now)')
-      .option('--not-after <time>', 'end of validity of the new key'),
+      .option('--not-after <time>', 'end of validity of the new key')
+      .option(
+        '--add-root-key <pem>',
+        'root rotation: a public key to add as a root key (repeatable)',
+        collect,
+      )
+      .option(
+        '--remove-root-key <keyid>',
+        'root rotation: a root key id to remove (repeatable)',
+        collect,
+      )
+      .option('--root-threshold <n>', 'root rotation: the new threshold'),
   ).action(async (root: string, opts: RotateFlags) =>
     setExit(await trustRotateCommand(io, root, opts)),
   );

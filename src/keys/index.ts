@@ -69,6 +69,7 @@ export {
   addSigner,
   rotateSigner,
   revokeSigner,
+  rotateRootKeys,
   isoTime,
   diffTrustRoots,
   trustedKeyForHint,

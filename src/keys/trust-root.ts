@@ -572,6 +572,49 @@ export function revokeSigner(
   });
 }
 
+/**
+ * Root key rotation: add and remove root keys and/or change the threshold. The new version must
+ * then be signed by a threshold of the old root keys and of the new ones (`verifyTrustRoot`
+ * with `previous`), so added keys sign it too.
+ */
+export function rotateRootKeys(
+  doc: TrustRootDocument,
+  change: {
+    readonly add?: readonly KeyObject[];
+    readonly remove?: readonly string[];
+    readonly threshold?: number;
+  },
+  at: Date,
+): TrustRootDocument {
+  const remove = new Set(change.remove ?? []);
+  for (const id of remove) {
+    if (!doc.root.keys.some((k) => k.keyid === id)) {
+      throw new UsageError('TRUST_ROOT_CHANGE_INVALID', `No root key ${id} in the trust root`);
+    }
+  }
+  const keys = [
+    ...doc.root.keys.filter((k) => !remove.has(k.keyid)),
+    ...(change.add ?? []).map(keyEntry),
+  ];
+  const root = { threshold: change.threshold ?? doc.root.threshold, keys };
+  try {
+    return trustRootDocumentFromJSON({
+      ...doc,
+      version: doc.version + 1,
+      issuedAt: isoTime(at),
+      root,
+    });
+  } catch (err) {
+    if (err instanceof ValidationError) {
+      throw new UsageError('TRUST_ROOT_CHANGE_INVALID', err.message, {
+        cause: err,
+        ...(err.details === undefined ? {} : { details: err.details }),
+      });
+    }
+    throw err;
+  }
+}
+
 /** RFC 3339 UTC without milliseconds when they are zero. */
 export function isoTime(d: Date): string {
   if (Number.isNaN(d.getTime())) throw new UsageError('USAGE', 'Invalid date');

@@ -20,7 +20,13 @@ import {
 } from '../../src/cli/trust.js';
 import type { Io } from '../../src/cli/output.js';
 import { toCairnError, type CairnError } from '../../src/errors/index.js';
-import { fileSigner, generateKeyPair, loadPrivateKey } from '../../src/keys/index.js';
+import {
+  fileSigner,
+  generateKeyPair,
+  keyEntry,
+  loadPrivateKey,
+  loadPublicKey,
+} from '../../src/keys/index.js';
 import { signModel } from '../../src/model/index.js';
 import { rejectsCode } from '../envelope/fixtures.js';
 
@@ -269,6 +275,56 @@ test('cairn trust rotate: the new key takes over the scopes, the old one ends', 
     verifyModelWithTrustRoot(io(dir).io, model, flags, new Date('2026-07-01T00:00:00Z')),
     'SIGNER_EXPIRED',
   );
+});
+
+test('cairn trust rotate --add-root-key/--remove-root-key: needs the old and the new threshold', async (t) => {
+  const { dir } = workspace(t);
+  const init = await trust(dir, [
+    'init',
+    'root.json',
+    '--threshold',
+    '2',
+    ...ROOT_KEYS,
+    '--root-public-key',
+    'root3.pub',
+  ]);
+  assert.equal(init.code, 0, init.stderr);
+  copyFileSync(join(dir, 'root.json'), join(dir, 'root.v1.json'));
+  const root1 = keyEntry(loadPublicKey(readFileSync(join(dir, 'root1.pub'), 'utf8'))).keyid;
+  const change = [
+    'rotate',
+    'root.json',
+    '--remove-root-key',
+    root1,
+    '--add-root-key',
+    'release2.pub',
+  ];
+  // The new keys alone (root2 + the added key) are not a threshold of the old root keys.
+  const weak = await trust(dir, [
+    ...change,
+    '--root-key',
+    'root2.pem',
+    '--root-key',
+    'release2.pem',
+  ]);
+  assert.equal(weak.error?.code, 'TRUST_ROOT_SIGNATURE_INVALID');
+  const ok = await trust(dir, [...change, ...ROOT_KEYS, '--root-key', 'release2.pem']);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /\+ root key .* may sign the trust root/);
+  assert.match(ok.stdout, new RegExp(`- root key ${root1.slice(0, 16)}… removed`));
+  assert.equal((await trust(dir, ['verify', 'root.json', '--previous', 'root.v1.json'])).code, 0);
+  const both = await trust(dir, [
+    'rotate',
+    'root.json',
+    '--signer',
+    'x',
+    '--root-threshold',
+    '1',
+    ...ROOT_KEYS,
+  ]);
+  assert.equal(both.code, 2);
+  const tooHigh = await trust(dir, ['rotate', 'root.json', '--root-threshold', '9', ...ROOT_KEYS]);
+  assert.equal(tooHigh.error?.code, 'TRUST_ROOT_CHANGE_INVALID');
 });
 
 test('cairn trust: usage errors and unencrypted root keys', async (t) => {
