@@ -144,6 +144,10 @@ export const ERROR_CATALOG = {
     'The signature file does not have the structure of a Sigstore bundle.',
     'Every bad field is listed; regenerate the signature with `cairn sign`.',
   ),
+  SCAN_REPORT_INVALID: invalid(
+    'A scan report does not have the structure of a Cairn scan report.',
+    'Every bad field is listed; produce the report again with `cairn scan --json`.',
+  ),
   TRUST_ROOT_MALFORMED: invalid(
     'The trust root file is not a JSON DSSE envelope within the size and nesting limits.',
     'Check that the file is a Cairn trust root (`cairn trust init` writes one) and was not truncated.',
@@ -220,6 +224,10 @@ export const ERROR_CATALOG = {
   MODEL_MISMATCH: denied(
     'The model on disk does not match the signed manifest.',
     'Each extra, missing or changed file is listed; restore the approved files or re-sign on purpose.',
+  ),
+  SCAN_FINDINGS: denied(
+    'The model scan found something at or above the --fail-on severity.',
+    'Each finding names the file, offset and rule; do not load the model until every one is explained (docs/scan.md).',
   ),
   TRUST_ROOT_SIGNATURE_INVALID: denied(
     'The trust root is not signed by enough distinct root keys.',
