@@ -1,12 +1,4 @@
-import {
-  closeSync,
-  constants,
-  fstatSync,
-  openSync,
-  read,
-  readSync,
-  type BigIntStats,
-} from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, read, readSync, type Stats } from 'node:fs';
 import {
   createHasher,
   hashBytes,
@@ -104,23 +96,18 @@ export function changedDuringHash(path: string, why: string): UsageError {
   );
 }
 
-/** Differences between the walk's view of a file and the open descriptor. */
-function walkChange(expected: FileIdentity, st: BigIntStats): string | undefined {
+/**
+ * Differences between the walk's view of a file and an `fstat` of the open descriptor. Taken
+ * after the read, equal size, times, inode and device mean the bytes read are the walked file's,
+ * unchanged since the walk: any write or truncation moves mtime/ctime, a swap changes the inode.
+ * The stats are plain numbers on both sides (same conversion), so equal values compare equal.
+ */
+function walkChange(expected: FileIdentity, st: Stats): string | undefined {
   if (!st.isFile()) return 'no longer a regular file';
-  // Number() rounds as the walk's non-BigInt lstat did, so equal inodes compare equal.
-  if (Number(st.dev) !== expected.dev || Number(st.ino) !== expected.ino)
-    return 'replaced by another file';
-  if (Number(st.size) !== expected.size)
-    return `size changed from ${expected.size} to ${st.size} bytes`;
-  return undefined;
-}
-
-/** Differences between two fstat calls on one descriptor, before and after reading it. */
-function readChange(before: BigIntStats, after: BigIntStats): string | undefined {
-  if (after.size !== before.size) return `size changed from ${before.size} to ${after.size} bytes`;
-  if (after.mtimeNs !== before.mtimeNs) return 'modification time changed';
-  if (after.ctimeNs !== before.ctimeNs) return 'status change time changed';
-  if (after.ino !== before.ino || after.dev !== before.dev) return 'replaced by another file';
+  if (st.dev !== expected.dev || st.ino !== expected.ino) return 'replaced by another file';
+  if (st.size !== expected.size) return `size changed from ${expected.size} to ${st.size} bytes`;
+  if (st.mtimeMs !== expected.mtimeMs) return 'modification time changed';
+  if (st.ctimeMs !== expected.ctimeMs) return 'status change time changed';
   return undefined;
 }
 
@@ -159,58 +146,62 @@ export class FileHasher {
 
   /** Hashes one job; returns its digests and the bytes covered. */
   async hash(job: HashJob): Promise<HashedJob> {
-    const { fd, before } = this.openChecked(job);
+    const fd = this.open(job);
     try {
-      const digests =
-        job.end - job.start <= this.tuning.chunkBytes
-          ? this.hashSmall(job, fd, before)
-          : await this.hashLarge(job, fd, before);
+      let digests: Buffer[];
+      if (job.end - job.start <= this.tuning.chunkBytes) {
+        digests = this.hashSmall(job, fd);
+      } else {
+        // A long read must not start on something else (a FIFO or device swapped in): check first.
+        this.checkWalked(job, fd);
+        digests = await this.hashLarge(job, fd);
+      }
       return { digests, bytes: job.end - job.start };
     } finally {
       closeSync(fd);
     }
   }
 
-  /** Opens the file (never blocking, never through a link) and checks it is the walked file. */
-  private openChecked(job: HashJob): { fd: number; before: BigIntStats } {
-    let fd: number;
+  /** Opens the file, never blocking (a FIFO swapped in after the walk) and never through a link. */
+  private open(job: HashJob): number {
     try {
-      // O_NONBLOCK: a FIFO swapped in after the walk must not block the open.
-      fd = openSync(job.open, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+      return openSync(job.open, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') throw changedDuringHash(job.path, 'it disappeared');
       if (code === 'ELOOP') throw changedDuringHash(job.path, 'it became a symbolic link');
       throw fromFsError(err, job.path);
     }
-    try {
-      const before = fstatSync(fd, { bigint: true });
-      const why = walkChange(job.identity, before);
-      if (why !== undefined) throw changedDuringHash(job.path, why);
-      return { fd, before };
-    } catch (err) {
-      closeSync(fd);
-      throw err;
-    }
   }
 
-  private checkAfter(job: HashJob, fd: number, before: BigIntStats): void {
-    const why = readChange(before, fstatSync(fd, { bigint: true }));
+  /** Fails unless the descriptor is still the file the walk saw, unchanged. */
+  private checkWalked(job: HashJob, fd: number): void {
+    const why = walkChange(job.identity, fstatSync(fd));
     if (why !== undefined) throw changedDuringHash(job.path, why);
   }
 
-  /** The whole range in one synchronous buffered read. */
-  private hashSmall(job: HashJob, fd: number, before: BigIntStats): Buffer[] {
+  /**
+   * The whole range in one synchronous buffered read, then one `fstat` compared with the walk:
+   * four system calls per small file (no `fstat` before the read; a change at any time since the
+   * walk shows in the one after it).
+   */
+  private hashSmall(job: HashJob, fd: number): Buffer[] {
     const want = job.end - job.start;
     const buf = this.first;
     let got = 0;
-    while (got < want) {
-      const n = readFd(job.path, () => readSync(fd, buf, got, want - got, job.start + got));
-      if (n === 0) break;
-      got += n;
+    try {
+      while (got < want) {
+        const n = readSync(fd, buf, got, want - got, job.start + got);
+        if (n === 0) break;
+        got += n;
+      }
+    } catch (err) {
+      // Reading a directory or device swapped in fails; say it changed rather than unreadable.
+      this.checkWalked(job, fd);
+      throw wrapRead(err, job.path);
     }
+    this.checkWalked(job, fd);
     if (got !== want) throw changedDuringHash(job.path, `read ${got} of ${want} bytes`);
-    this.checkAfter(job, fd, before);
     this.onBytes(want);
     // The whole range is in memory: one-shot digests, no hasher objects per file.
     const data = buf.subarray(0, want);
@@ -228,7 +219,7 @@ export class FileHasher {
    * from the disk is read with O_DIRECT in big chunks, the next read in flight while the current
    * chunk is hashed. A probe at the start, and slow reads later, choose between the two.
    */
-  private async hashLarge(job: HashJob, fd: number, before: BigIntStats): Promise<Buffer[]> {
+  private async hashLarge(job: HashJob, fd: number): Promise<Buffer[]> {
     const feed = new ShardFeed(this.algorithm, job);
     const { directIo, cachedReadRate, cachedChunkBytes } = this.tuning;
     const buf = this.first;
@@ -284,7 +275,7 @@ export class FileHasher {
         }
       }
       if (pos < job.end) await this.pipelined(job, fd, direct, pos, feed);
-      this.checkAfter(job, fd, before);
+      this.checkWalked(job, fd);
       return feed.finish(job.path);
     } finally {
       if (direct !== undefined) closeSync(direct);

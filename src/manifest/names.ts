@@ -63,6 +63,8 @@ export function sortResources<T extends ResourceKey>(resources: readonly T[]): T
 
 /** Why a manifest path is unsafe, or undefined when it is fine. */
 export function pathProblem(path: string): string | undefined {
+  // Most names are plain printable ASCII: one scan without allocation settles them.
+  if (isPlainPath(path)) return undefined;
   if (path.length === 0) return 'empty name';
   if (path === '.') return undefined;
   if (path.length > 4096) return 'name longer than 4096 characters';
@@ -79,6 +81,35 @@ export function pathProblem(path: string): string | undefined {
     if (part === '.' || part === '..') return `"${part}" path component`;
   }
   return undefined;
+}
+
+/**
+ * True when `path` is certainly fine: 1–4096 printable ASCII characters without a backslash, no
+ * leading drive letter, and no empty, `.` or `..` component. Anything else takes the full check.
+ */
+function isPlainPath(path: string): boolean {
+  const n = path.length;
+  if (n === 0 || n > 4096) return false;
+  let start = 0;
+  for (let i = 0; i <= n; i++) {
+    const c = i === n ? 0x2f : path.charCodeAt(i);
+    if (c === 0x2f) {
+      const len = i - start;
+      if (len === 0) return false;
+      if (
+        len <= 2 &&
+        path.charCodeAt(start) === 0x2e &&
+        (len === 1 || path.charCodeAt(start + 1) === 0x2e)
+      )
+        return false;
+      start = i + 1;
+    } else if (c < 0x20 || c > 0x7e || c === 0x5c) {
+      return false;
+    } else if (c === 0x3a && i === 1) {
+      return false; // a possible drive letter: the full check decides
+    }
+  }
+  return true;
 }
 
 /**
@@ -142,6 +173,8 @@ const CONFIG_NAMES =
 const CODE_EXT = /\.(py|ipynb|sh|js|ts|rs|go|c|cc|cpp|h|cu|java|scala|r|jl)$/i;
 const DOC_NAMES =
   /^(readme|license|licence|notice|copying|model[_-]?card|changelog)(\..*)?$|\.(md|rst|txt|pdf|html)$/i;
+/** A `tokenizer` or `tokenizers` folder anywhere in the directory part. */
+const TOKENIZER_DIR = /(^|\/)tokenizers?(\/|$)/i;
 const DATA_REF =
   /(^|[._-])(dataset|data[_-]?snapshot|data[_-]?ref(erence)?s?)([._-]|$)|\.(dvc|datasetref)$/i;
 
@@ -151,11 +184,11 @@ const DATA_REF =
  * weights, configs, code, documentation.
  */
 export function roleForPath(path: string): ResourceRole {
-  const parts = path.split('/');
-  const base = parts[parts.length - 1] ?? path;
-  const lower = base.toLowerCase();
-  if (LOCK_NAMES.has(lower) || /^requirements[-_.].*\.txt$/i.test(base)) return 'dependency-lock';
-  if (TOKENIZER_NAMES.test(base) || parts.slice(0, -1).some((p) => /^tokenizers?$/i.test(p)))
+  const slash = path.lastIndexOf('/');
+  const base = slash === -1 ? path : path.slice(slash + 1);
+  if (LOCK_NAMES.has(base.toLowerCase()) || /^requirements[-_.].*\.txt$/i.test(base))
+    return 'dependency-lock';
+  if (TOKENIZER_NAMES.test(base) || (slash !== -1 && TOKENIZER_DIR.test(path.slice(0, slash))))
     return 'tokenizer';
   if (DATA_REF.test(base)) return 'data-reference';
   if (WEIGHT_EXT.test(base) || /^pytorch_model.*|^model-\d+-of-\d+/.test(base)) return 'weights';

@@ -5,16 +5,19 @@ import { UsageError, fromFsError } from '../errors/index.js';
 import { GIT_PATHS, pathProblem } from './names.js';
 
 /**
- * What a file was when the walk saw it. The hasher checks the open descriptor against it, so a
- * file swapped for another or resized between the walk and the read is caught; changes while it
- * is read are caught by comparing two fstat calls around the read (see file-hasher.ts).
+ * What a file was when the walk saw it. The hasher compares an `fstat` of the open descriptor,
+ * taken after the read, with it: a file swapped for another, resized, written or touched at any
+ * time between the walk and the end of the read is caught (see file-hasher.ts).
  * Plain numbers: `lstat` without BigInts allocates far less over tens of thousands of files,
- * and the same double conversion on both sides keeps the comparison exact.
+ * and the same double conversion on both sides keeps the comparison exact (the times are
+ * milliseconds with sub-microsecond resolution).
  */
 export interface FileIdentity {
   readonly size: number;
   readonly dev: number;
   readonly ino: number;
+  readonly mtimeMs: number;
+  readonly ctimeMs: number;
 }
 
 export interface ModelFile {
@@ -42,7 +45,7 @@ export interface WalkResult {
 }
 
 export function identityOf(st: Stats): FileIdentity {
-  return { size: st.size, dev: st.dev, ino: st.ino };
+  return { size: st.size, dev: st.dev, ino: st.ino, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
 }
 
 /**
@@ -137,11 +140,13 @@ class Walker {
   private readonly onlyDirs: ReadonlySet<string> | undefined;
   private readonly byNfc = new Map<string, string>();
   private sinceYield = 0;
+  private readonly prefix: string;
 
   constructor(
     private readonly root: string,
     private readonly options: WalkOptions,
   ) {
+    this.prefix = root.endsWith(sep) ? root : root + sep;
     this.ignore = new Set(options.ignorePaths);
     if (options.onlyPaths !== undefined) {
       const dirs = new Set<string>();
@@ -205,7 +210,8 @@ class Walker {
         details: { path: rel, problem },
       });
     }
-    const abs = join(this.root, rel);
+    // `rel` is checked (no empty, `.` or `..` parts), so plain concatenation equals path.join.
+    const abs = this.prefix + rel;
     let kind = direntKind(entry);
     let st: Stats | undefined;
     if (kind === 'unknown' || kind === 'file') {

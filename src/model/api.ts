@@ -154,9 +154,15 @@ export async function verifyModel(
   const signed = verified.manifest;
   const recorded = signed.serialization;
 
+  // Only whether the default signature/attestation names are signed matters here; a Set of
+  // every signed path would cost megabytes on a big model.
+  const signedDefaults = new Set<string>();
+  for (const r of signed.resources) {
+    if ((DEFAULT_EXCLUSIONS as readonly string[]).includes(r.path)) signedDefaults.add(r.path);
+  }
   const scope = hashScope(modelPath, options, signaturePath, {
     recordedIgnorePaths: recorded.ignorePaths,
-    signedPaths: new Set(signed.resources.map((r) => r.path)),
+    signedPaths: signedDefaults,
   });
   const actual = await hashModel(modelPath, {
     ...scope,
@@ -181,15 +187,25 @@ export async function verifyModel(
     predicateType: verified.predicateType,
     serialization: recorded,
     resourcesChecked: actual.resources.length,
-    resources: actual.resources.map((r) => ({
+    resources: resourceChecks(actual.resources),
+    warnings: verified.warnings,
+  };
+}
+
+/** The result's per-resource facts, built in one preallocated pass. */
+function resourceChecks(resources: readonly Resource[]): ResourceCheck[] {
+  const out = new Array<ResourceCheck>(resources.length);
+  for (let i = 0; i < resources.length; i++) {
+    const r = resources[i]!;
+    out[i] = {
       name: r.name,
       algorithm: r.algorithm,
       digest: r.digest.toString('hex'),
       size: r.size,
       role: r.role,
-    })),
-    warnings: verified.warnings,
-  };
+    };
+  }
+  return out;
 }
 
 /** Reads a signature file and reports what it claims, without verifying anything. */

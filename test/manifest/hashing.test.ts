@@ -221,6 +221,57 @@ void describe('hashing: files changing while being hashed (TOCTOU)', () => {
   });
 });
 
+void describe('hashing: small files changed after the walk (one read, one fstat)', () => {
+  const size = 1024 * 1024 + 12345;
+  // The walk lists root entries before descending, so a.bin is hashed before sub/b.txt; the
+  // seam on a.bin changes sub/b.txt after the walk and before its (single) read.
+  const cases: [string, (file: string) => void][] = [
+    [
+      'rewritten in place, same size',
+      (file) => {
+        const fd = openSync(file, 'r+');
+        writeSync(fd, Buffer.from('X'), 0, 1, 0);
+        closeSync(fd);
+      },
+    ],
+    [
+      'replaced by a file of the same size',
+      (file) => {
+        writeFileSync(`${file}.new`, 'B'.repeat(10));
+        renameSync(`${file}.new`, file);
+      },
+    ],
+  ];
+  for (const [label, change] of cases) {
+    for (const [mode, internals] of [
+      ['inline', {}],
+      ['worker', { forcePool: true }],
+    ] as const) {
+      void it(`${label} is MODEL_CHANGED_DURING_HASH (${mode})`, async (t) => {
+        const dir = tempDir(t);
+        writeTree(dir, { 'a.bin': patternBytes(size), 'sub/b.txt': 'b'.repeat(10) });
+        // Back-dated, so the in-place write always moves the modification time.
+        utimesSync(join(dir, 'sub/b.txt'), new Date(946684800000), new Date(946684800000));
+        const err = await rejectsWithCode(
+          hashModelWith(
+            dir,
+            { workers: 1 },
+            {
+              ...internals,
+              tuning: SMALL_CHUNKS,
+              afterFirstChunk: (path) => {
+                if (path === 'a.bin') change(join(dir, 'sub/b.txt'));
+              },
+            },
+          ),
+          'MODEL_CHANGED_DURING_HASH',
+        );
+        assert.equal(err.details?.['path'], 'sub/b.txt');
+      });
+    }
+  }
+});
+
 void describe('hashing: progress, abort, unreadable files', () => {
   void it('progress is monotonic and ends exactly at the totals', async (t) => {
     const dir = tempDir(t);
