@@ -12,6 +12,7 @@ import {
   type VerifyFlags,
 } from './commands.js';
 import { demoCommand } from './demo.js';
+import { registerScanCommands } from './scan.js';
 import { collect } from './inputs.js';
 import { printError, printJson, processIo, type Io } from './output.js';
 
@@ -181,6 +182,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .action(async (opts: { json?: boolean; keep?: boolean }) =>
       setExit(await demoCommand(io, opts)),
     );
+
+  registerScanCommands(program, io, setExit);
 
   return program;
 }
