@@ -12,6 +12,7 @@ import {
   parseCertificates,
   publicKeyHint,
   type KeyType,
+  type Pkcs11Signer,
   type Signer,
 } from '../keys/index.js';
 import {
@@ -32,6 +33,7 @@ import {
   readPassphrase,
 } from './inputs.js';
 import { note, printJson, progressReporter, say, type Io } from './output.js';
+import { openPkcs11Signer, trustRootVerifyCommand } from './trust.js';
 
 /** Flags every model-reading command shares, with the reference's names. */
 export interface ScopeFlags {
@@ -192,7 +194,8 @@ export async function digestCommand(io: Io, model: string, flags: DigestFlags): 
 // ── sign ────────────────────────────────────────────────────────────────────────────────
 
 export interface SignFlags extends ScopeFlags, HashFlags {
-  readonly privateKey: string;
+  readonly privateKey?: string;
+  readonly pkcs11Uri?: string;
   readonly signature?: string;
   readonly certificate?: string;
   readonly certificateChain?: string[];
@@ -229,10 +232,23 @@ export async function signCommand(io: Io, model: string, flags: SignFlags): Prom
     return 0;
   } finally {
     progress.stop();
+    if ('close' in signer) signer.close();
   }
 }
 
-function loadSigner(io: Io, flags: SignFlags): Signer {
+function loadSigner(io: Io, flags: SignFlags): Signer | Pkcs11Signer {
+  if (flags.pkcs11Uri !== undefined) {
+    if (flags.privateKey !== undefined || flags.certificate !== undefined) {
+      throw new UsageError(
+        'USAGE',
+        '--pkcs11-uri replaces --private-key (certificate mode with a token is not supported yet)',
+      );
+    }
+    return openPkcs11Signer(io, flags.pkcs11Uri);
+  }
+  if (flags.privateKey === undefined) {
+    throw new UsageError('USAGE', 'Give --private-key PEM or --pkcs11-uri URI');
+  }
   const keyPath = resolve(io.cwd, flags.privateKey);
   const pem = readSmallFile(keyPath, MAX_KEY_BYTES, 'Private key').toString('utf8');
   const passphrase = readPassphrase(io, flags.passphraseFile);
@@ -265,6 +281,9 @@ function readCertificates(io: Io, paths: readonly string[]) {
 // ── verify ──────────────────────────────────────────────────────────────────────────────
 
 export interface VerifyFlags extends ScopeFlags {
+  readonly trustRoot?: string;
+  readonly repository?: string;
+  readonly environment?: string;
   readonly signature?: string;
   readonly publicKey?: string;
   readonly certificateChain?: string[];
@@ -274,6 +293,19 @@ export interface VerifyFlags extends ScopeFlags {
 }
 
 export async function verifyCommand(io: Io, model: string, flags: VerifyFlags): Promise<number> {
+  if (flags.trustRoot !== undefined) {
+    if (
+      flags.publicKey !== undefined ||
+      flags.identity !== undefined ||
+      flags.identityProvider !== undefined
+    ) {
+      throw new UsageError('USAGE', '--trust-root replaces --public-key and --identity');
+    }
+    return trustRootVerifyCommand(io, model, { ...flags, trustRoot: flags.trustRoot });
+  }
+  if (flags.repository !== undefined || flags.environment !== undefined) {
+    throw new UsageError('USAGE', '--repository and --environment need --trust-root');
+  }
   const trust = trustFrom(io, flags);
   const progress = progressReporter(io, !flags.json, 'verifying');
   try {

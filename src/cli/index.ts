@@ -13,6 +13,7 @@ import {
 } from './commands.js';
 import { demoCommand } from './demo.js';
 import { registerScanCommands } from './scan.js';
+import { registerTrustCommands } from './trust.js';
 import { collect } from './inputs.js';
 import { printError, printJson, processIo, type Io } from './output.js';
 
@@ -115,7 +116,11 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
           'sign a model: writes an OMS v1.0 Sigstore bundle (default model.sig inside the model)',
         )
         .argument('<model>', 'model directory or file')
-        .requiredOption(
+        .option(
+          '--pkcs11-uri <uri>',
+          'sign with a key in a PKCS#11 token (RFC 7512 URI; PIN from CAIRN_PKCS11_PIN or pin-source)',
+        )
+        .option(
           '--private-key <pem>',
           'PKCS#8 or SEC1 PEM private key (passphrase from CAIRN_KEY_PASSPHRASE or --passphrase-file)',
         )
@@ -162,7 +167,10 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       )
       .option('--identity <san>', 'keyless mode: exact signer identity (email or URI)')
       .option('--identity-provider <url>', 'keyless mode: exact OIDC issuer URL')
-      .option('--ignore-unsigned-files', 'tolerate files the signature does not name'),
+      .option('--ignore-unsigned-files', 'tolerate files the signature does not name')
+      .option('--trust-root <file>', 'trust-root mode: the signer must be listed, in scope, valid')
+      .option('--repository <name>', 'with --trust-root: the repository verified for')
+      .option('--environment <name>', 'with --trust-root: the environment verified for'),
   ).action(async (model: string, opts: VerifyFlags) =>
     setExit(await verifyCommand(io, model, opts)),
   );
@@ -184,6 +192,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     );
 
   registerScanCommands(program, io, setExit);
+  registerTrustCommands(program, io, setExit);
 
   return program;
 }
