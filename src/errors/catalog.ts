@@ -156,6 +156,27 @@ export const ERROR_CATALOG = {
     'The trust root does not have the structure Cairn requires.',
     'Every bad field is listed; unknown fields, duplicate keys or identities and bad dates are refused.',
   ),
+  // ── policies and facts (exit 2: the input cannot be used as written) ─────────────────
+  POLICY_INVALID: invalid(
+    'A policy document (policy, exception, break-glass grant or test) is not valid.',
+    'Every bad field is listed with its file, document and path; see docs/policy.md for the schema.',
+  ),
+  POLICY_CEL_INVALID: invalid(
+    'A policy condition is not a CEL expression Cairn accepts.',
+    'Fix the condition: it must parse, type-check to bool and avoid matches() and cel.bind(); see docs/policy.md.',
+  ),
+  POLICY_CEL_LIMIT: invalid(
+    'A policy condition exceeds the limits that keep a gate from hanging.',
+    'Shorten the condition or nest fewer macros over large lists; the limits are in docs/policy.md.',
+  ),
+  POLICY_FACTS_INVALID: invalid(
+    'The facts given to the policy engine do not have the required shape or exceed its limits.',
+    'Every bad field is listed; the facts format is in docs/policy.md.',
+  ),
+  POLICY_EMPTY: usage(
+    'The policy directory holds no policy documents of the kind the command needs.',
+    'Check the directory: policy files are *.yaml, *.yml or *.json with kind ModelPolicy (and PolicyTest for tests).',
+  ),
   // ── verification denied (exit 1) ─────────────────────────────────────────────────
   MEDIA_TYPE_UNSUPPORTED: denied(
     'The bundle media type is not one Cairn verifies.',
@@ -256,6 +277,14 @@ export const ERROR_CATALOG = {
   THRESHOLD_NOT_MET: denied(
     'Fewer distinct trusted signers than required.',
     'Each signer counts once however many signatures it made; collect signatures from more signers.',
+  ),
+  POLICY_DENIED: denied(
+    'The policy decision is deny.',
+    'The decision names each unmet requirement and what to do; fix them, or ask the policy owner for an exception.',
+  ),
+  POLICY_TEST_FAILED: denied(
+    'One or more policy test cases did not get the decision they expect.',
+    'Each failing case is listed with the decision it got and why; fix the policy or the expectation.',
   ),
   // ── environment and infrastructure (exit 3) ──────────────────────────────────────
   TRUST_ROOT_UNAVAILABLE: infra(

@@ -1,0 +1,436 @@
+import { lstatSync, readdirSync } from 'node:fs';
+import { extname, join, relative, resolve, sep } from 'node:path';
+import { Option, type Command } from 'commander';
+import { UsageError, VerificationError, fromFsError } from '../errors/index.js';
+import {
+  loadEmbeddedSigstoreTrustedRoot,
+  loadPublicKey,
+  parseCertificates,
+} from '../keys/index.js';
+import {
+  MAX_CERT_BYTES,
+  MAX_KEY_BYTES,
+  readSmallFile,
+  verifyModel,
+  type ModelVerification,
+} from '../model/index.js';
+import {
+  FACT_LIMITS,
+  POLICY_ACTIONS,
+  POLICY_LIMITS,
+  evaluate,
+  factsFromBytes,
+  formatDuration,
+  loadPolicySet,
+  parseInstant,
+  runPolicyTests,
+  type ArtifactFacts,
+  type Decision,
+  type PolicyAction,
+  type PolicySet,
+  type PolicySourceText,
+  type RequirementOutcome,
+} from '../policy/index.js';
+import type { VerificationTrust } from '../verify/index.js';
+import { collect } from './inputs.js';
+import { note, printError, printJson, say, type Io } from './output.js';
+
+/** Files and bytes a policy directory may hold, besides each file's own limit. */
+const MAX_POLICY_FILES = 1000;
+const MAX_POLICY_DIR_BYTES = 16 * 1024 * 1024;
+const MAX_POLICY_DIR_DEPTH = 4;
+const POLICY_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
+
+/**
+ * `cairn policy eval` and `cairn policy test`. Wired into the program by the CLI's composition
+ * root: `registerPolicyCommands(program, io, setExit)`.
+ */
+export function registerPolicyCommands(
+  program: Command,
+  io: Io,
+  setExit: (code: number) => void,
+): void {
+  const policy = program
+    .command('policy')
+    .description('evaluate models against policies, and run a policy directory’s own tests');
+
+  policy
+    .command('eval')
+    .description(
+      'verify a model (or read facts) and evaluate it against a policy directory; prints the decision',
+    )
+    .argument('[model]', 'model directory or file to verify (omit with --facts)')
+    .requiredOption('--policy <dir>', 'policy directory (or one policy file)')
+    .option('--facts <file>', 'evaluate these facts (JSON) instead of verifying a model')
+    .option('--repository <name>', 'the repository the model belongs to, e.g. team/model')
+    .option('--environment <name>', 'the environment the gate guards, e.g. production')
+    .option('--tag <tag>', 'the model was referenced through this mutable tag (default: by digest)')
+    .addOption(
+      new Option('--action <action>', 'what is asked')
+        .choices([...POLICY_ACTIONS])
+        .default('verify'),
+    )
+    .option('--actor <identity>', 'the authenticated identity asking (OIDC subject)')
+    .option('--actor-issuer <url>', 'the OIDC issuer of --actor')
+    .option('--now <time>', 'evaluate at this RFC 3339 instant instead of the current time')
+    .option('--signature <path>', 'the bundle (default: <model>/model.sig, or <file>.sig)')
+    .option('--public-key <pem>', 'key mode: the signer public key (SPKI PEM)')
+    .option(
+      '--certificate-chain <pem>',
+      'certificate mode: trusted root certificates (repeatable)',
+      collect,
+    )
+    .option('--identity <san>', 'keyless mode: exact signer identity (email or URI)')
+    .option('--identity-provider <url>', 'keyless mode: exact OIDC issuer URL')
+    .option('--json', 'machine-readable output on stdout')
+    .action(async (model: string | undefined, opts: PolicyEvalFlags) =>
+      setExit(await policyEvalCommand(io, model, opts)),
+    );
+
+  policy
+    .command('test')
+    .description('run the PolicyTest cases in a policy directory; exit 1 if any fails')
+    .argument('<dir>', 'policy directory')
+    .option('--json', 'machine-readable output on stdout')
+    .action((dir: string, opts: { json?: boolean }) => setExit(policyTestCommand(io, dir, opts)));
+}
+
+// ── reading a policy directory ──────────────────────────────────────────────────────────
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Every *.yaml, *.yml and *.json file under `path` (or `path` itself when it is a file), in a
+ * stable order, each within its size limit. Symbolic links and dot-files are skipped.
+ */
+export function readPolicyDirectory(io: Io, path: string): PolicySourceText[] {
+  const root = resolve(io.cwd, path);
+  let isDir: boolean;
+  try {
+    isDir = lstatSync(root).isDirectory();
+  } catch (err) {
+    throw fromFsError(err, root);
+  }
+  const files: string[] = [];
+  const walk = (dir: string, depth: number) => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch (err) {
+      throw fromFsError(err, dir, 'list');
+    }
+    for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      if (e.name.startsWith('.')) continue;
+      const full = join(dir, e.name);
+      if (e.isDirectory() && depth < MAX_POLICY_DIR_DEPTH) walk(full, depth + 1);
+      else if (e.isFile() && POLICY_EXTENSIONS.has(extname(e.name).toLowerCase())) files.push(full);
+      if (files.length > MAX_POLICY_FILES) {
+        throw new UsageError(
+          'INPUT_TOO_LARGE',
+          `The policy directory holds more than ${MAX_POLICY_FILES} policy files: ${root}`,
+          { details: { path: root, limit: MAX_POLICY_FILES } },
+        );
+      }
+    }
+  };
+  if (isDir) walk(root, 0);
+  else files.push(root);
+  let total = 0;
+  return files.map((file) => {
+    const bytes = readSmallFile(file, POLICY_LIMITS.maxFileBytes, 'Policy file');
+    total += bytes.length;
+    if (total > MAX_POLICY_DIR_BYTES) {
+      throw new UsageError(
+        'INPUT_TOO_LARGE',
+        `The policy files under ${root} add up to more than ${MAX_POLICY_DIR_BYTES} bytes`,
+        { details: { path: root, limit: MAX_POLICY_DIR_BYTES } },
+      );
+    }
+    const source = isDir ? relative(root, file).split(sep).join('/') : file;
+    try {
+      return { source, text: UTF8.decode(bytes) };
+    } catch {
+      throw new UsageError('INPUT_UNREADABLE', `Policy file is not UTF-8 text: ${file}`, {
+        details: { path: file },
+      });
+    }
+  });
+}
+
+/** Loads and validates a policy directory (every problem in every file in one error). */
+export function loadPolicyDirectory(io: Io, path: string): PolicySet {
+  return loadPolicySet(readPolicyDirectory(io, path));
+}
+
+// ── cairn policy eval ───────────────────────────────────────────────────────────────────
+
+export interface PolicyEvalFlags {
+  readonly policy: string;
+  readonly facts?: string;
+  readonly repository?: string;
+  readonly environment?: string;
+  readonly tag?: string;
+  readonly action: string;
+  readonly actor?: string;
+  readonly actorIssuer?: string;
+  readonly now?: string;
+  readonly signature?: string;
+  readonly publicKey?: string;
+  readonly certificateChain?: string[];
+  readonly identity?: string;
+  readonly identityProvider?: string;
+  readonly json?: boolean;
+}
+
+export async function policyEvalCommand(
+  io: Io,
+  model: string | undefined,
+  flags: PolicyEvalFlags,
+): Promise<number> {
+  const now = evaluationTime(flags.now);
+  const set = loadPolicyDirectory(io, flags.policy);
+  if (set.policies.length === 0) {
+    throw new UsageError('POLICY_EMPTY', `No ModelPolicy documents under ${flags.policy}`);
+  }
+  let facts: ArtifactFacts;
+  if (flags.facts !== undefined) {
+    if (model !== undefined) {
+      throw new UsageError('USAGE', 'Give either MODEL or --facts, not both');
+    }
+    const bytes = readSmallFile(
+      resolve(io.cwd, flags.facts),
+      FACT_LIMITS.maxFactsFileBytes,
+      'Facts file',
+    );
+    facts = overrideFacts(factsFromBytes(bytes), flags);
+  } else {
+    if (model === undefined) {
+      throw new UsageError('USAGE', 'Give a MODEL to verify, or --facts FILE');
+    }
+    if (flags.repository === undefined || flags.environment === undefined) {
+      throw new UsageError('USAGE', 'Evaluating a model needs --repository and --environment');
+    }
+    const verification = await verifyModel(resolve(io.cwd, model), {
+      trust: trustFrom(io, flags),
+      ...(flags.signature === undefined ? {} : { signaturePath: resolve(io.cwd, flags.signature) }),
+    });
+    facts = factsFromVerification(verification, flags);
+  }
+  const decision = evaluate(facts, set.policies, set.exceptions, set.grants, now);
+  printDecision(io, decision, flags.json === true);
+  return decision.allowed ? 0 : 1;
+}
+
+function evaluationTime(text: string | undefined): Date {
+  if (text === undefined) return new Date();
+  const at = parseInstant(text);
+  if (at === undefined) {
+    throw new UsageError(
+      'USAGE',
+      `--now must be an RFC 3339 instant such as 2025-09-01T00:00:00Z, got ${JSON.stringify(text)}`,
+    );
+  }
+  return at;
+}
+
+type RequestFlags = Pick<PolicyEvalFlags, 'action' | 'actor' | 'actorIssuer'>;
+
+function action(flags: RequestFlags): PolicyAction {
+  const a = POLICY_ACTIONS.find((x) => x === flags.action);
+  if (a === undefined) {
+    throw new UsageError('USAGE', `--action must be one of ${POLICY_ACTIONS.join(', ')}`);
+  }
+  return a;
+}
+
+function requestFrom(flags: RequestFlags): ArtifactFacts['request'] {
+  if (flags.actorIssuer !== undefined && flags.actor === undefined) {
+    throw new UsageError('USAGE', '--actor-issuer needs --actor');
+  }
+  return {
+    action: action(flags),
+    ...(flags.actor === undefined
+      ? {}
+      : {
+          identity: {
+            subject: flags.actor,
+            ...(flags.actorIssuer === undefined ? {} : { issuer: flags.actorIssuer }),
+          },
+        }),
+  };
+}
+
+/** The facts a verified model establishes today: its digest and signer (attestations: issue 4). */
+export function factsFromVerification(
+  verification: ModelVerification,
+  flags: Pick<
+    PolicyEvalFlags,
+    'repository' | 'environment' | 'tag' | 'action' | 'actor' | 'actorIssuer'
+  >,
+): ArtifactFacts {
+  return {
+    digest: verification.digest,
+    repository: flags.repository ?? '',
+    environment: flags.environment ?? '',
+    reference: flags.tag === undefined ? { kind: 'digest' } : { kind: 'tag', tag: flags.tag },
+    request: requestFrom(flags),
+    signatures: [{ signer: verification.signer, digest: verification.digest }],
+    attestations: [],
+    transformation: { status: 'unknown' },
+  };
+}
+
+/** Command-line flags override what a facts file says (to try one set of facts elsewhere). */
+function overrideFacts(facts: ArtifactFacts, flags: PolicyEvalFlags): ArtifactFacts {
+  const explicitRequest =
+    flags.actor !== undefined || flags.actorIssuer !== undefined || flags.action !== 'verify';
+  return {
+    ...facts,
+    ...(flags.repository === undefined ? {} : { repository: flags.repository }),
+    ...(flags.environment === undefined ? {} : { environment: flags.environment }),
+    ...(flags.tag === undefined ? {} : { reference: { kind: 'tag', tag: flags.tag } }),
+    ...(explicitRequest ? { request: requestFrom(flags) } : {}),
+  };
+}
+
+function trustFrom(io: Io, flags: PolicyEvalFlags): VerificationTrust {
+  const modes = [
+    flags.publicKey !== undefined,
+    flags.certificateChain !== undefined,
+    flags.identity !== undefined || flags.identityProvider !== undefined,
+  ].filter(Boolean).length;
+  if (modes !== 1) {
+    throw new UsageError(
+      'USAGE',
+      'Give exactly one of --public-key, --certificate-chain, or --identity with --identity-provider',
+    );
+  }
+  if (flags.publicKey !== undefined) {
+    const pem = readSmallFile(resolve(io.cwd, flags.publicKey), MAX_KEY_BYTES, 'Public key');
+    return { kind: 'key', publicKey: loadPublicKey(pem.toString('utf8')) };
+  }
+  if (flags.certificateChain !== undefined) {
+    return {
+      kind: 'certificate',
+      trustedRoots: flags.certificateChain.flatMap((p) =>
+        parseCertificates(readSmallFile(resolve(io.cwd, p), MAX_CERT_BYTES, 'Certificate file')),
+      ),
+    };
+  }
+  if (flags.identity === undefined || flags.identityProvider === undefined) {
+    throw new UsageError(
+      'USAGE',
+      'Keyless verification needs both --identity and --identity-provider',
+    );
+  }
+  return {
+    kind: 'keyless',
+    identity: flags.identity,
+    issuer: flags.identityProvider,
+    trustedRoot: loadEmbeddedSigstoreTrustedRoot().trustedRoot,
+  };
+}
+
+// ── output ──────────────────────────────────────────────────────────────────────────────
+
+const MARK: Readonly<Record<RequirementOutcome['status'], string>> = {
+  satisfied: 'ok  ',
+  violated: 'FAIL',
+  waived: 'wvd ',
+  'not-applicable': 'n/a ',
+};
+
+function printDecision(io: Io, decision: Decision, json: boolean): void {
+  const denied = decision.allowed
+    ? undefined
+    : new VerificationError('POLICY_DENIED', decision.reason, { hint: decision.remediation });
+  if (json) {
+    printJson(io, {
+      ok: decision.allowed,
+      decision,
+      ...(denied === undefined ? {} : { error: denied.toJSON() }),
+    });
+    return;
+  }
+  const a = decision.artifact;
+  say(
+    io,
+    `${decision.outcome.toUpperCase()}  ${a.reference}  in ${a.environment}  (${a.action}${a.identity === undefined ? '' : ` by ${a.identity}`})`,
+  );
+  say(io, decision.reason);
+  say(io, `What to do: ${decision.remediation}`);
+  for (const p of decision.policies) {
+    say(io, '');
+    say(
+      io,
+      `policy ${p.name} (${p.source}): ${p.mode}${p.mode !== p.configuredMode || p.enforceFrom !== undefined ? `${p.enforceFrom === undefined ? '' : `, enforced from ${p.enforceFrom}`}` : ''}`,
+    );
+    for (const r of p.requirements) {
+      say(io, `  ${MARK[r.status]}  ${r.requirement.padEnd(24)} ${r.reason}`);
+      if (r.status === 'violated' && r.remediation !== undefined) {
+        say(io, `        fix: ${r.remediation}`);
+      }
+    }
+  }
+  for (const e of decision.exceptions) {
+    say(
+      io,
+      `exception ${e.name} (${e.ticket}, owner ${e.owner}): ${e.state}, ${formatDuration(e.ageSeconds)} old, expires ${e.expiresAt}`,
+    );
+  }
+  for (const b of decision.breakGlass) {
+    say(
+      io,
+      `break-glass ${b.grant}: incident ${b.incident}, requested by ${b.requestedBy}, expires ${b.expiresAt}; post-incident review required`,
+    );
+  }
+  for (const n of decision.notes) note(io, `note: ${n}`);
+  if (decision.outcome === 'allow-by-break-glass') {
+    note(io, 'warning: allowed by break-glass; the incident is flagged for post-incident review');
+  }
+  if (denied !== undefined) printError(io, denied);
+}
+
+// ── cairn policy test ───────────────────────────────────────────────────────────────────
+
+export function policyTestCommand(io: Io, dir: string, flags: { json?: boolean }): number {
+  const set = loadPolicyDirectory(io, dir);
+  if (set.tests.length === 0) {
+    throw new UsageError('POLICY_EMPTY', `No PolicyTest documents under ${dir}`, {
+      hint: 'Add test cases (kind: PolicyTest, with facts, now and the expected outcome); see docs/policy.md.',
+    });
+  }
+  const results = runPolicyTests(set);
+  const failed = results.filter((r) => !r.passed);
+  const error =
+    failed.length === 0
+      ? undefined
+      : new VerificationError(
+          'POLICY_TEST_FAILED',
+          `${failed.length} of ${results.length} policy tests failed: ${failed.map((f) => f.name).join(', ')}`,
+        );
+  if (flags.json) {
+    printJson(io, {
+      ok: failed.length === 0,
+      passed: results.length - failed.length,
+      failed: failed.length,
+      results: results.map((r) => ({
+        name: r.name,
+        source: r.source,
+        passed: r.passed,
+        failures: r.failures,
+        outcome: r.decision.outcome,
+        reason: r.decision.reason,
+      })),
+      ...(error === undefined ? {} : { error: error.toJSON() }),
+    });
+  } else {
+    for (const r of results) {
+      say(io, `${r.passed ? 'PASS' : 'FAIL'}  ${r.name}  (${r.source})`);
+      for (const f of r.failures) say(io, `      ${f}`);
+    }
+    say(io, `${results.length - failed.length} passed, ${failed.length} failed`);
+    if (error !== undefined) printError(io, error);
+  }
+  return failed.length === 0 ? 0 : 1;
+}
