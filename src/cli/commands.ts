@@ -200,6 +200,7 @@ export interface SignFlags extends ScopeFlags, HashFlags {
   readonly certificate?: string;
   readonly certificateChain?: string[];
   readonly passphraseFile?: string;
+  readonly allowUnencryptedKey?: boolean;
   readonly force?: boolean;
 }
 
@@ -253,6 +254,13 @@ function loadSigner(io: Io, flags: SignFlags): Signer | Pkcs11Signer {
   const pem = readSmallFile(keyPath, MAX_KEY_BYTES, 'Private key').toString('utf8');
   const passphrase = readPassphrase(io, flags.passphraseFile);
   const key = loadPrivateKey(pem, passphrase);
+  if (!key.encrypted && flags.allowUnencryptedKey !== true) {
+    // A warning, not a refusal: the reference and most CI set-ups use plain PEM keys today.
+    note(
+      io,
+      `warning: ${flags.privateKey} is not encrypted at rest; protect it with \`cairn keygen --encrypt\` or pass --allow-unencrypted-key to silence this`,
+    );
+  }
   if (flags.certificateChain !== undefined && flags.certificate === undefined) {
     throw new UsageError(
       'USAGE',

@@ -141,6 +141,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
           collect,
         )
         .option('--passphrase-file <file>', 'file holding the private key passphrase')
+        .option('--allow-unencrypted-key', 'do not warn about a private key that is not encrypted')
         .option('--force', 'overwrite an existing signature file'),
     ),
   ).action(async (model: string, opts: SignFlags & { signingCertificate?: string }) => {
