@@ -12,6 +12,7 @@ import {
   type VerifyFlags,
 } from './commands.js';
 import { demoCommand } from './demo.js';
+import { registerPolicyCommands } from './policy.js';
 import { registerScanCommands } from './scan.js';
 import { registerTrustCommands } from './trust.js';
 import { collect } from './inputs.js';
@@ -193,6 +194,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     );
 
   registerScanCommands(program, io, setExit);
+  registerPolicyCommands(program, io, setExit);
   registerTrustCommands(program, io, setExit);
 
   return program;
