@@ -3,7 +3,11 @@
  * policies, all covering the artifact, against an artifact with 10 attestations. Target: median
  * under 1 ms per decision.
  *
- *   npx tsc -p . && node dist/bench/policy.bench.js [--iterations=N]
+ *   npx tsc -p . && node dist/bench/policy.bench.js [--iterations=N] [--distinct] [--matching=N]
+ *
+ * By default every one of the 100 policies covers the artifact (the worst case) and policies
+ * share their conditions (as copies of an organisation's baseline do); `--distinct` gives every
+ * policy conditions of its own, `--matching=N` lets only N policies cover the artifact.
  *
  * Two runs: "warm" evaluates the same facts object again and again (predicates are prepared
  * once and cached); "fresh" gives every decision new facts objects, as a gate does, so the
@@ -22,6 +26,13 @@ import {
 const arg = process.argv.find((a) => a.startsWith('--iterations='));
 const ITERATIONS = arg === undefined ? 2000 : Number(arg.slice('--iterations='.length));
 const POLICIES = 100;
+/** `--distinct`: every policy's conditions differ (no condition is shared between policies). */
+const DISTINCT = process.argv.includes('--distinct');
+const tail = (i: number) => (DISTINCT ? ` && ${i} >= 0` : '');
+/** `--matching=N`: only N policies cover the artifact; the others cover other teams' repositories. */
+const matchingArg = process.argv.find((a) => a.startsWith('--matching='));
+const MATCHING =
+  matchingArg === undefined ? POLICIES : Number(matchingArg.slice('--matching='.length));
 const hex = (b: string) => b.repeat(32);
 const DIGEST: ArtifactDigest = `sha256:${hex('e5')}`;
 const GH = 'https://token.actions.githubusercontent.com';
@@ -40,7 +51,7 @@ kind: ModelPolicy
 metadata: {name: policy-${i}}
 spec:
   match:
-    repositories: ["acme/*", "team-${i}/**"]
+    repositories: [${i < MATCHING ? '"acme/*", ' : ''}"team-${i}/**"]
     environments: [production, "staging-*"]
   mode: enforce
   enforceFrom: "2025-01-01T00:00:00Z"
@@ -56,20 +67,20 @@ spec:
     - name: scan
       predicateType: ${TYPES[0]}
       signers: [{key: ${hex('c3')}}]
-      condition: '!predicate.scanner.result.findings.exists(f, f.severity == "CRITICAL")'
+      condition: '!predicate.scanner.result.findings.exists(f, f.severity == "CRITICAL")${tail(i)}'
       maxAge: 30d
     - name: evaluation
       predicateType: ${TYPES[1]}
       signers: [{keyless: {issuer: "${GH}", identityPattern: "https://github.com/acme/*/.github/workflows/eval.yml@refs/heads/main"}}]
-      condition: 'predicate.results.exists(r, r.dataset == "holdout-${i % 5}" && r.metric == "accuracy" && r.value >= 0.9)'
+      condition: 'predicate.results.exists(r, r.dataset == "holdout-${i % 5}" && r.metric == "accuracy" && r.value >= 0.9)${tail(i)}'
     - name: provenance
       predicateType: ${TYPES[2]}
       signers: [{keyless: {issuer: "${GH}", identityPattern: "https://github.com/acme/*/.github/workflows/release.yml@refs/heads/main"}}]
-      condition: 'predicate.buildDefinition.externalParameters.workflow.repository.matchesGlob("https://github.com/acme/*")'
+      condition: 'predicate.buildDefinition.externalParameters.workflow.repository.matchesGlob("https://github.com/acme/*")${tail(i)}'
     - name: license
       predicateType: ${TYPES[3]}
       signers: [{key: ${hex('c3')}}]
-      condition: 'predicate.license in ["Apache-2.0", "MIT", "BSD-3-Clause"]'
+      condition: 'predicate.license in ["Apache-2.0", "MIT", "BSD-3-Clause"]${tail(i)}'
   transformation: {requireContinuity: true}
   access:
     deploy: [{identity: "system:serviceaccount:serving:deployer", issuer: "https://kubernetes.default.svc"}]
@@ -214,7 +225,7 @@ const loaded = loadPolicySet([
 ]);
 const loadMs = performance.now() - loadStart;
 console.log(
-  `${POLICIES} policies (${loaded.policies.reduce((n, p) => n + p.requirements.length, 0)} requirements, ${POLICIES * 4} CEL conditions) loaded in ${loadMs.toFixed(0)} ms; artifact with ${attestations().length} attestations; ${ITERATIONS} decisions per run`,
+  `${POLICIES} policies (${loaded.policies.reduce((n, p) => n + p.requirements.length, 0)} requirements, ${POLICIES * 4} CEL conditions, ${DISTINCT ? 'all distinct' : 'shared between policies'}; ${MATCHING} cover the artifact) loaded in ${loadMs.toFixed(0)} ms; artifact with ${attestations().length} attestations; ${ITERATIONS} decisions per run`,
 );
 const shared = facts();
 const warm = measure('warm', () => shared);
@@ -227,6 +238,8 @@ console.log(
 console.log(
   JSON.stringify({
     policies: POLICIES,
+    distinctConditions: DISTINCT,
+    matching: MATCHING,
     attestations: 10,
     iterations: ITERATIONS,
     loadMs: Math.round(loadMs),

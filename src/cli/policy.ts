@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { extname, join, relative, resolve, sep } from 'node:path';
 import { Option, type Command } from 'commander';
 import { UsageError, VerificationError, fromFsError } from '../errors/index.js';
@@ -107,7 +107,8 @@ export function readPolicyDirectory(io: Io, path: string): PolicySourceText[] {
   const root = resolve(io.cwd, path);
   let isDir: boolean;
   try {
-    isDir = lstatSync(root).isDirectory();
+    // The path given is followed if it is a link; links inside the directory are skipped.
+    isDir = statSync(root).isDirectory();
   } catch (err) {
     throw fromFsError(err, root);
   }
