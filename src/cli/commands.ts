@@ -6,7 +6,6 @@ import {
   KEY_TYPES,
   fileSigner,
   generateKeyPair,
-  loadEmbeddedSigstoreTrustedRoot,
   loadPrivateKey,
   loadPublicKey,
   parseCertificates,
@@ -25,7 +24,8 @@ import {
   verifyModel,
   writeFileAtomic,
 } from '../model/index.js';
-import type { SignerFacts, VerificationTrust } from '../verify/index.js';
+import { evaluate } from '../policy/index.js';
+import type { SignerFacts } from '../verify/index.js';
 import {
   PASSPHRASE_ENV,
   modelRelativeIgnorePaths,
@@ -33,7 +33,9 @@ import {
   readPassphrase,
 } from './inputs.js';
 import { note, printJson, progressReporter, say, type Io } from './output.js';
+import { factsFromVerification, loadPolicyDirectory, printDecision } from './policy.js';
 import { openPkcs11Signer, trustRootVerifyCommand } from './trust.js';
+import { trustFrom } from './trust-flags.js';
 
 /** Flags every model-reading command shares, with the reference's names. */
 export interface ScopeFlags {
@@ -298,6 +300,7 @@ export interface VerifyFlags extends ScopeFlags {
   readonly identity?: string;
   readonly identityProvider?: string;
   readonly ignoreUnsignedFiles?: boolean;
+  readonly policy?: string;
 }
 
 export async function verifyCommand(io: Io, model: string, flags: VerifyFlags): Promise<number> {
@@ -311,10 +314,15 @@ export async function verifyCommand(io: Io, model: string, flags: VerifyFlags): 
     }
     return trustRootVerifyCommand(io, model, { ...flags, trustRoot: flags.trustRoot });
   }
-  if (flags.repository !== undefined || flags.environment !== undefined) {
-    throw new UsageError('USAGE', '--repository and --environment need --trust-root');
+  if (
+    flags.policy === undefined &&
+    (flags.repository !== undefined || flags.environment !== undefined)
+  ) {
+    throw new UsageError('USAGE', '--repository and --environment need --trust-root or --policy');
   }
   const trust = trustFrom(io, flags);
+  // Load the policy before hashing: a bad policy file should not cost a multi-GB re-hash.
+  const policies = flags.policy === undefined ? undefined : loadPolicyDirectory(io, flags.policy);
   const progress = progressReporter(io, !flags.json, 'verifying');
   try {
     const result = await verifyModel(resolve(io.cwd, model), {
@@ -325,6 +333,24 @@ export async function verifyCommand(io: Io, model: string, flags: VerifyFlags): 
       ...(progress.onProgress === undefined ? {} : { onProgress: progress.onProgress }),
     });
     progress.stop();
+    if (policies !== undefined) {
+      // The same engine as `cairn policy eval`: verified facts in, a decision with reasons out.
+      const facts = factsFromVerification(result, { ...flags, action: 'verify' });
+      const decision = evaluate(
+        facts,
+        policies.policies,
+        policies.exceptions,
+        policies.grants,
+        new Date(),
+      );
+      if (flags.json) {
+        printJson(io, { ok: decision.allowed, ...result, policy: decision });
+      } else {
+        say(io, `Signature verified: ${result.digest} (${describeSigner(result.signer)})`);
+        printDecision(io, decision, false);
+      }
+      return decision.allowed ? 0 : 1;
+    }
     if (flags.json) {
       printJson(io, { ok: true, ...result });
     } else {
@@ -341,43 +367,6 @@ export async function verifyCommand(io: Io, model: string, flags: VerifyFlags): 
   } finally {
     progress.stop();
   }
-}
-
-function trustFrom(io: Io, flags: VerifyFlags): VerificationTrust {
-  const modes = [
-    flags.publicKey !== undefined,
-    flags.certificateChain !== undefined,
-    flags.identity !== undefined || flags.identityProvider !== undefined,
-  ].filter(Boolean).length;
-  if (modes !== 1) {
-    throw new UsageError(
-      'USAGE',
-      'Give exactly one of --public-key, --certificate-chain, or --identity with --identity-provider',
-    );
-  }
-  if (flags.publicKey !== undefined) {
-    const pem = readSmallFile(
-      resolve(io.cwd, flags.publicKey),
-      MAX_KEY_BYTES,
-      'Public key',
-    ).toString('utf8');
-    return { kind: 'key', publicKey: loadPublicKey(pem) };
-  }
-  if (flags.certificateChain !== undefined) {
-    return { kind: 'certificate', trustedRoots: readCertificates(io, flags.certificateChain) };
-  }
-  if (flags.identity === undefined || flags.identityProvider === undefined) {
-    throw new UsageError(
-      'USAGE',
-      'Keyless verification needs both --identity and --identity-provider',
-    );
-  }
-  return {
-    kind: 'keyless',
-    identity: flags.identity,
-    issuer: flags.identityProvider,
-    trustedRoot: loadEmbeddedSigstoreTrustedRoot().trustedRoot,
-  };
 }
 
 function describeSigner(s: SignerFacts): string {

@@ -2,18 +2,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { extname, join, relative, resolve, sep } from 'node:path';
 import { Option, type Command } from 'commander';
 import { UsageError, VerificationError, fromFsError } from '../errors/index.js';
-import {
-  loadEmbeddedSigstoreTrustedRoot,
-  loadPublicKey,
-  parseCertificates,
-} from '../keys/index.js';
-import {
-  MAX_CERT_BYTES,
-  MAX_KEY_BYTES,
-  readSmallFile,
-  verifyModel,
-  type ModelVerification,
-} from '../model/index.js';
+import { readSmallFile, verifyModel, type ModelVerification } from '../model/index.js';
 import {
   FACT_LIMITS,
   POLICY_ACTIONS,
@@ -31,8 +20,8 @@ import {
   type PolicySourceText,
   type RequirementOutcome,
 } from '../policy/index.js';
-import type { VerificationTrust } from '../verify/index.js';
 import { collect } from './inputs.js';
+import { trustFrom } from './trust-flags.js';
 import { note, printError, printJson, say, type Io } from './output.js';
 
 /** Files and bytes a policy directory may hold, besides each file's own limit. */
@@ -294,44 +283,6 @@ function overrideFacts(facts: ArtifactFacts, flags: PolicyEvalFlags): ArtifactFa
   };
 }
 
-function trustFrom(io: Io, flags: PolicyEvalFlags): VerificationTrust {
-  const modes = [
-    flags.publicKey !== undefined,
-    flags.certificateChain !== undefined,
-    flags.identity !== undefined || flags.identityProvider !== undefined,
-  ].filter(Boolean).length;
-  if (modes !== 1) {
-    throw new UsageError(
-      'USAGE',
-      'Give exactly one of --public-key, --certificate-chain, or --identity with --identity-provider',
-    );
-  }
-  if (flags.publicKey !== undefined) {
-    const pem = readSmallFile(resolve(io.cwd, flags.publicKey), MAX_KEY_BYTES, 'Public key');
-    return { kind: 'key', publicKey: loadPublicKey(pem.toString('utf8')) };
-  }
-  if (flags.certificateChain !== undefined) {
-    return {
-      kind: 'certificate',
-      trustedRoots: flags.certificateChain.flatMap((p) =>
-        parseCertificates(readSmallFile(resolve(io.cwd, p), MAX_CERT_BYTES, 'Certificate file')),
-      ),
-    };
-  }
-  if (flags.identity === undefined || flags.identityProvider === undefined) {
-    throw new UsageError(
-      'USAGE',
-      'Keyless verification needs both --identity and --identity-provider',
-    );
-  }
-  return {
-    kind: 'keyless',
-    identity: flags.identity,
-    issuer: flags.identityProvider,
-    trustedRoot: loadEmbeddedSigstoreTrustedRoot().trustedRoot,
-  };
-}
-
 // ── output ──────────────────────────────────────────────────────────────────────────────
 
 const MARK: Readonly<Record<RequirementOutcome['status'], string>> = {
@@ -341,7 +292,7 @@ const MARK: Readonly<Record<RequirementOutcome['status'], string>> = {
   'not-applicable': 'n/a ',
 };
 
-function printDecision(io: Io, decision: Decision, json: boolean): void {
+export function printDecision(io: Io, decision: Decision, json: boolean): void {
   const denied = decision.allowed
     ? undefined
     : new VerificationError('POLICY_DENIED', decision.reason, { hint: decision.remediation });

@@ -702,3 +702,62 @@ describe('cairn inspect and usage errors', () => {
     assert.doesNotMatch(run.stderr, /at .*\.js:\d+/);
   });
 });
+
+describe('cairn verify --policy', () => {
+  function policyDir(t: TestContext, key: string): string {
+    const dir = tempDir(t);
+    writeFileSync(
+      join(dir, 'policy.yaml'),
+      [
+        'apiVersion: cairn.dev/v1alpha1',
+        'kind: ModelPolicy',
+        'metadata:',
+        '  name: staging',
+        'spec:',
+        '  match:',
+        '    repositories: ["team/*"]',
+        '    environments: [staging]',
+        '  mode: enforce',
+        '  signatures:',
+        '    - name: release',
+        '      anyOf:',
+        `        - key: ${key}`,
+        '',
+      ].join('\n'),
+    );
+    return dir;
+  }
+  const hint = 'e0cf4cda27940b22ecd03881987156ca9be52f38afcbfecdf5efc51818117f7e';
+  const args = (dir: string): string[] => [
+    'verify',
+    join(keyed, 'model'),
+    '--signature',
+    join(keyed, 'model.sig'),
+    '--public-key',
+    p256,
+    '--policy',
+    dir,
+    '--repository',
+    'team/model',
+    '--environment',
+    'staging',
+    '--json',
+  ];
+
+  test('a signature by the required key is allowed by the policy', async (t) => {
+    const run = await runCli(args(policyDir(t, hint)));
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    const out = run.json<{ ok: boolean; verified: boolean; policy: { allowed: boolean } }>();
+    assert.equal(out.verified, true);
+    assert.equal(out.policy.allowed, true);
+  });
+
+  test('a valid signature by a key the policy does not name is denied with exit 1', async (t) => {
+    const run = await runCli(args(policyDir(t, 'ab'.repeat(32))));
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    const out = run.json<{ ok: boolean; verified: boolean; policy: { allowed: boolean } }>();
+    assert.equal(out.verified, true);
+    assert.equal(out.ok, false);
+    assert.equal(out.policy.allowed, false);
+  });
+});
