@@ -46,7 +46,7 @@ export function printError(io: Io, err: CairnError): void {
         `           actual   ${c.actual.digest}`,
       );
     }
-  } else if (err.code === 'BUNDLE_INVALID' && Array.isArray(d?.['issues'])) {
+  } else if (Array.isArray(d?.['issues'])) {
     for (const issue of d['issues'] as unknown[]) lines.push(`  ${formatIssue(issue)}`);
   }
   lines.push(`  hint: ${err.hint}`);
@@ -57,9 +57,14 @@ function formatIssue(issue: unknown): string {
   if (typeof issue === 'string') return issue;
   if (issue !== null && typeof issue === 'object') {
     const o = issue as Record<string, unknown>;
-    const path = Array.isArray(o['path']) ? o['path'].map((p) => String(p)).join('.') : '';
+    const path = Array.isArray(o['path'])
+      ? o['path'].map((p) => String(p)).join('.')
+      : typeof o['path'] === 'string'
+        ? o['path']
+        : '';
+    const source = typeof o['source'] === 'string' ? `${o['source']}: ` : '';
     const message = typeof o['message'] === 'string' ? o['message'] : '';
-    return `${path || '(root)'}: ${message}`;
+    return `${source}${path || '(root)'}: ${message}`;
   }
   return String(issue);
 }
