@@ -148,6 +148,14 @@ export const ERROR_CATALOG = {
     'A scan report does not have the structure of a Cairn scan report.',
     'Every bad field is listed; produce the report again with `cairn scan --json`.',
   ),
+  ATTESTATION_PREDICATE_INVALID: invalid(
+    'An attestation predicate, or the JSON given to build one, does not have the structure its predicate type requires.',
+    'Every bad field is listed; check the --from-json file or regenerate the attestation with `cairn attest`.',
+  ),
+  ATTESTATIONS_FILE_INVALID: invalid(
+    'The attestations file (model.att.jsonl) has too many lines or a line over the size limit.',
+    'The file holds one Sigstore bundle per line; remove what `cairn attest` did not write, or split it.',
+  ),
   TRUST_ROOT_MALFORMED: invalid(
     'The trust root file is not a JSON DSSE envelope within the size and nesting limits.',
     'Check that the file is a Cairn trust root (`cairn trust init` writes one) and was not truncated.',
@@ -249,6 +257,22 @@ export const ERROR_CATALOG = {
   SCAN_FINDINGS: denied(
     'The model scan found something at or above the --fail-on severity.',
     'Each finding names the file, offset and rule; do not load the model until every one is explained (docs/scan.md).',
+  ),
+  ATTESTATION_SUBJECT_MISMATCH: denied(
+    'The attestation is about another artifact digest than the model being checked.',
+    'It may be replayed from another model or stale after a change; attest this digest again with `cairn attest`.',
+  ),
+  ATTESTATION_PREDICATE_UNKNOWN: denied(
+    'The attestation has a predicate type Cairn does not know, so it is listed but never trusted.',
+    'Cairn trusts SLSA Provenance v1 and its own versioned predicates (`cairn attest list` names them); anything else is only shown.',
+  ),
+  ATTESTATION_PREDICATE_TOO_LARGE: denied(
+    'The attestation predicate is larger than Cairn accepts.',
+    'Predicates are small; the attestation may be hostile. Record large data by digest instead of inline.',
+  ),
+  ATTESTATION_REQUIRED: denied(
+    'A required attestation is absent, does not verify, or is about another digest.',
+    'Each missing predicate is listed; create it with `cairn attest` (or `cairn scan --attest`) and sign it with a trusted key.',
   ),
   TRUST_ROOT_SIGNATURE_INVALID: denied(
     'The trust root is not signed by enough distinct root keys.',

@@ -1,5 +1,6 @@
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import type { ArtifactDigest } from '../digest/index.js';
+import type { InTotoStatement } from '../envelope/index.js';
 import type { KeyType } from '../keys/index.js';
 import type { Manifest } from '../manifest/index.js';
 
@@ -74,4 +75,11 @@ export interface BundleClaims {
         readonly issuer: string;
         readonly subjectAlternativeName: string | undefined;
       };
+}
+
+/** A verified DSSE envelope around an in-toto statement whose predicate is not yet interpreted. */
+export interface VerifiedStatement {
+  readonly signer: SignerFacts;
+  readonly statement: InTotoStatement;
+  readonly warnings: readonly string[];
 }

@@ -23,7 +23,12 @@ import {
 } from '../keys/index.js';
 import { checkSigningUsage, leafNotBefore, verifyCertificatePath } from './certificate-chain.js';
 import { verifyKeylessBundle } from './keyless.js';
-import type { SignerFacts, VerificationTrust, VerifiedSignature } from './types.js';
+import type {
+  SignerFacts,
+  VerificationTrust,
+  VerifiedSignature,
+  VerifiedStatement,
+} from './types.js';
 
 /**
  * Verifies an OMS signature bundle and returns what it establishes. Pure: the caller passes the
@@ -34,6 +39,27 @@ import type { SignerFacts, VerificationTrust, VerifiedSignature } from './types.
  * digest. The model itself is compared elsewhere.
  */
 export function verifyBundle(bundleBytes: Uint8Array, trust: VerificationTrust): VerifiedSignature {
+  const { signer, statement, warnings } = verifyStatementBundle(bundleBytes, trust);
+  const signed = manifestFromStatement(statement);
+  return {
+    signer,
+    digest: signed.digest,
+    subjectName: signed.subjectName,
+    predicateType: signed.predicateType,
+    manifest: signed.manifest,
+    warnings: [...warnings, ...signed.warnings],
+  };
+}
+
+/**
+ * The envelope half of `verifyBundle`, for any in-toto statement (attestations): the same bundle,
+ * material, signature and payload-type checks, returning the shape-checked statement. What the
+ * predicate means — and which subject it must name — is the caller's to check.
+ */
+export function verifyStatementBundle(
+  bundleBytes: Uint8Array,
+  trust: VerificationTrust,
+): VerifiedStatement {
   const bundle = bundleFromJSON(bundleBytes);
   const warnings: string[] = [];
   let signer: SignerFacts;
@@ -81,15 +107,7 @@ export function verifyBundle(bundleBytes: Uint8Array, trust: VerificationTrust):
       { details: { expected: IN_TOTO_PAYLOAD_TYPE, actual: payloadType } },
     );
   }
-  const signed = manifestFromStatement(statementFromPayload(payload));
-  return {
-    signer,
-    digest: signed.digest,
-    subjectName: signed.subjectName,
-    predicateType: signed.predicateType,
-    manifest: signed.manifest,
-    warnings: [...warnings, ...signed.warnings],
-  };
+  return { signer, statement: statementFromPayload(payload), warnings };
 }
 
 function requireV03(bundle: SigstoreBundle): void {
