@@ -239,7 +239,7 @@ export async function signCommand(io: Io, model: string, flags: SignFlags): Prom
   }
 }
 
-function loadSigner(io: Io, flags: SignFlags): Signer | Pkcs11Signer {
+export function loadSigner(io: Io, flags: SignFlags): Signer | Pkcs11Signer {
   if (flags.pkcs11Uri !== undefined) {
     if (flags.privateKey !== undefined || flags.certificate !== undefined) {
       throw new UsageError(

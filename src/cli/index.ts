@@ -11,6 +11,7 @@ import {
   type SignFlags,
   type VerifyFlags,
 } from './commands.js';
+import { registerAttestCommands } from './attest.js';
 import { demoCommand } from './demo.js';
 import { registerPolicyCommands } from './policy.js';
 import { registerScanCommands } from './scan.js';
@@ -200,6 +201,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   registerScanCommands(program, io, setExit);
   registerPolicyCommands(program, io, setExit);
   registerTrustCommands(program, io, setExit);
+  registerAttestCommands(program, io, setExit);
 
   return program;
 }

@@ -1,0 +1,367 @@
+import { basename, resolve } from 'node:path';
+import type { Command } from 'commander';
+import {
+  CAIRN_TRANSFORMATION_V1,
+  SLSA_PROVENANCE_V1,
+  appendAttestation,
+  buildProvenance,
+  buildTransformation,
+  defaultAttestationsPath,
+  provenanceOverridesFromJSON,
+  readAttestationLines,
+  signAttestation,
+  sourceDateEpoch,
+  verifyAttestation,
+  type BuiltStatement,
+  type JsonValue,
+  type VerifiedAttestation,
+} from '../attest/index.js';
+import { isArtifactDigest, type ArtifactDigest } from '../digest/index.js';
+import { MAX_JSON_DEPTH, readJsonBytes } from '../envelope/index.js';
+import { UsageError, ValidationError, isCairnError, type CairnError } from '../errors/index.js';
+import type { Pkcs11Signer, Signer } from '../keys/index.js';
+import { digestModel, readSmallFile } from '../model/index.js';
+import type { SignerFacts, VerificationTrust } from '../verify/index.js';
+import { loadSigner, type SignFlags } from './commands.js';
+import { collect } from './inputs.js';
+import { note, printJson, say, type Io } from './output.js';
+import { trustFrom, type TrustFlags } from './trust-flags.js';
+
+/** Largest `--from-json` file / `--params` value. */
+const MAX_INPUT_JSON_BYTES = 1024 * 1024;
+
+interface SignerFlags {
+  readonly privateKey?: string;
+  readonly pkcs11Uri?: string;
+  readonly passphraseFile?: string;
+  readonly allowUnencryptedKey?: boolean;
+  readonly json?: boolean;
+}
+
+export interface ProvenanceFlags extends SignerFlags {
+  readonly builderId?: string;
+  readonly fromJson?: string;
+}
+
+export interface TransformFlags extends SignerFlags {
+  readonly from: string;
+  readonly tool: string;
+  readonly toolVersion?: string;
+  readonly params?: string;
+}
+
+export interface AttestListFlags extends TrustFlags {
+  readonly json?: boolean;
+}
+
+function signerOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--private-key <pem>',
+      'PKCS#8 or SEC1 PEM private key (passphrase from CAIRN_KEY_PASSPHRASE or --passphrase-file)',
+    )
+    .option('--pkcs11-uri <uri>', 'sign with a key in a PKCS#11 token (RFC 7512 URI)')
+    .option('--passphrase-file <file>', 'file holding the private key passphrase')
+    .option('--allow-unencrypted-key', 'do not warn about a private key that is not encrypted')
+    .option('--json', 'machine-readable output on stdout');
+}
+
+/** Adds `cairn attest provenance|transform|list` to the program. */
+export function registerAttestCommands(
+  program: Command,
+  io: Io,
+  setExit: (code: number) => void,
+): void {
+  const version = program.version() ?? 'unknown';
+  const attest = program
+    .command('attest')
+    .description('write and read signed attestations (model.att.jsonl beside the model)');
+
+  signerOptions(
+    attest
+      .command('provenance')
+      .description(
+        'sign SLSA Provenance v1 for the model: git source, CI builder and invocation, lock files, runtime, times',
+      )
+      .argument('<model>', 'model directory or file')
+      .option('--builder-id <uri>', 'builder id when no CI system is detected (or to override it)')
+      .option(
+        '--from-json <file>',
+        'JSON object adding to or overriding parts of the predicate (buildType, externalParameters, …)',
+      ),
+  ).action(async (model: string, opts: ProvenanceFlags) =>
+    setExit(await attestProvenanceCommand(io, model, opts, version)),
+  );
+
+  signerOptions(
+    attest
+      .command('transform')
+      .description('sign that MODEL was produced from a parent digest by a tool with parameters')
+      .argument('<model>', 'model directory or file (the product)')
+      .requiredOption('--from <digest>', 'the parent artifact digest (sha256:<hex>)')
+      .requiredOption('--tool <name>', 'the tool that transformed it (e.g. llama.cpp/quantize)')
+      .option('--tool-version <version>', 'the tool version')
+      .option('--params <json>', 'the tool parameters as a JSON object', '{}'),
+  ).action(async (model: string, opts: TransformFlags) =>
+    setExit(await attestTransformCommand(io, model, opts)),
+  );
+
+  attest
+    .command('list')
+    .description('verify and list every attestation stored beside the model')
+    .argument('<model>', 'model directory or file')
+    .option('--public-key <pem>', 'key mode: the signer public key (SPKI PEM)')
+    .option(
+      '--certificate-chain <pem>',
+      'certificate mode: trusted root certificates (repeatable)',
+      collect,
+    )
+    .option('--identity <san>', 'keyless mode: exact signer identity (email or URI)')
+    .option('--identity-provider <url>', 'keyless mode: exact OIDC issuer URL')
+    .option('--json', 'machine-readable output on stdout')
+    .action(async (model: string, opts: AttestListFlags) =>
+      setExit(await attestListCommand(io, model, opts)),
+    );
+}
+
+function openSigner(io: Io, flags: SignerFlags): Signer | Pkcs11Signer {
+  const signFlags: SignFlags = {
+    ignoreGitPaths: true,
+    ...(flags.privateKey === undefined ? {} : { privateKey: flags.privateKey }),
+    ...(flags.pkcs11Uri === undefined ? {} : { pkcs11Uri: flags.pkcs11Uri }),
+    ...(flags.passphraseFile === undefined ? {} : { passphraseFile: flags.passphraseFile }),
+    ...(flags.allowUnencryptedKey === undefined
+      ? {}
+      : { allowUnencryptedKey: flags.allowUnencryptedKey }),
+  };
+  return loadSigner(io, signFlags);
+}
+
+function readJsonInput(bytes: Uint8Array, what: string): unknown {
+  const read = readJsonBytes(bytes, { maxBytes: MAX_INPUT_JSON_BYTES, maxDepth: MAX_JSON_DEPTH });
+  if (read.ok) return read.value;
+  const f = read.failure;
+  const why =
+    f.kind === 'too-large'
+      ? `is ${f.size} bytes, over ${f.limit}`
+      : f.kind === 'too-deep'
+        ? `nests deeper than ${f.limit} levels`
+        : f.kind === 'not-utf8'
+          ? 'is not UTF-8'
+          : `is not JSON: ${f.message}`;
+  throw new ValidationError('ATTESTATION_PREDICATE_INVALID', `${what} ${why}`, {
+    details: { issues: [{ path: '', message: why }] },
+  });
+}
+
+/** Signs, appends to the attestations file and reports. */
+async function signAndStore<P>(
+  io: Io,
+  model: string,
+  flags: SignerFlags,
+  digest: ArtifactDigest,
+  predicateType: string,
+  build: () => BuiltStatement<P>,
+): Promise<number> {
+  const built = build();
+  const signer = openSigner(io, flags);
+  try {
+    const bundle = await signAttestation(built.statement, signer);
+    const path = defaultAttestationsPath(resolve(io.cwd, model));
+    const line = appendAttestation(path, bundle);
+    if (flags.json) {
+      printJson(io, {
+        ok: true,
+        digest,
+        predicateType,
+        attestations: path,
+        line,
+        predicate: built.predicate,
+      });
+    } else {
+      say(io, `Attested ${predicateType} for ${digest}`);
+      say(io, `Appended as line ${line} of ${path}`);
+    }
+    return 0;
+  } finally {
+    if ('close' in signer) signer.close();
+  }
+}
+
+export async function attestProvenanceCommand(
+  io: Io,
+  model: string,
+  flags: ProvenanceFlags,
+  version: string,
+): Promise<number> {
+  const startedOn = new Date(Math.floor(performance.timeOrigin));
+  const modelPath = resolve(io.cwd, model);
+  const overrides =
+    flags.fromJson === undefined
+      ? undefined
+      : provenanceOverridesFromJSON(
+          readJsonInput(
+            readSmallFile(resolve(io.cwd, flags.fromJson), MAX_INPUT_JSON_BYTES, 'JSON file'),
+            flags.fromJson,
+          ),
+        );
+  const { digest, manifest } = await digestModel(modelPath);
+  return signAndStore(io, model, flags, digest, SLSA_PROVENANCE_V1, () =>
+    buildProvenance({
+      digest,
+      subjectName: basename(modelPath),
+      manifest,
+      modelPath,
+      env: io.env,
+      runtime: { os: process.platform, arch: process.arch, node: process.versions.node },
+      tool: { cairn: version },
+      startedOn,
+      finishedOn: new Date(),
+      ...(flags.builderId === undefined ? {} : { builderId: flags.builderId }),
+      ...(overrides === undefined ? {} : { overrides }),
+    }),
+  );
+}
+
+export async function attestTransformCommand(
+  io: Io,
+  model: string,
+  flags: TransformFlags,
+): Promise<number> {
+  if (!isArtifactDigest(flags.from)) {
+    throw new UsageError(
+      'USAGE',
+      `--from must be sha256:<64 hex>, got ${JSON.stringify(flags.from)}`,
+    );
+  }
+  const params = readJsonInput(Buffer.from(flags.params ?? '{}', 'utf8'), '--params');
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) {
+    throw new UsageError('USAGE', '--params must be a JSON object');
+  }
+  const modelPath = resolve(io.cwd, model);
+  const { digest } = await digestModel(modelPath);
+  const finishedOn = sourceDateEpoch(io.env) ?? new Date();
+  return signAndStore(io, model, flags, digest, CAIRN_TRANSFORMATION_V1, () =>
+    buildTransformation({
+      digest,
+      subjectName: basename(modelPath),
+      parent: flags.from as ArtifactDigest,
+      tool: flags.tool,
+      ...(flags.toolVersion === undefined ? {} : { toolVersion: flags.toolVersion }),
+      params: params as Record<string, JsonValue>,
+      finishedOn,
+    }),
+  );
+}
+
+/** One line of the attestations file, verified or refused with a code. */
+export type ListedAttestation =
+  | { readonly line: number; readonly ok: true; readonly attestation: VerifiedAttestation }
+  | {
+      readonly line: number;
+      readonly ok: false;
+      readonly predicateType: string | undefined;
+      readonly error: CairnError;
+    };
+
+/** Verifies every stored attestation against the model's current digest. */
+export async function verifyStoredAttestations(
+  modelPath: string,
+  trust: VerificationTrust,
+): Promise<{ digest: ArtifactDigest; path: string; results: ListedAttestation[] }> {
+  const { digest } = await digestModel(modelPath);
+  const path = defaultAttestationsPath(modelPath);
+  const results = readAttestationLines(path).map((l): ListedAttestation => {
+    try {
+      return { line: l.line, ok: true, attestation: verifyAttestation(l.bundle, trust, digest) };
+    } catch (err) {
+      if (!isCairnError(err)) throw err;
+      const type = err.details?.['predicateType'];
+      return {
+        line: l.line,
+        ok: false,
+        predicateType: typeof type === 'string' ? type : undefined,
+        error: err,
+      };
+    }
+  });
+  return { digest, path, results };
+}
+
+export async function attestListCommand(
+  io: Io,
+  model: string,
+  flags: AttestListFlags,
+): Promise<number> {
+  const trust = trustFrom(io, flags);
+  const { digest, path, results } = await verifyStoredAttestations(resolve(io.cwd, model), trust);
+  // Unknown predicate types are expected from other tools: listed, not a failure of the listing.
+  const failed = results.filter((r) => !r.ok && r.error.code !== 'ATTESTATION_PREDICATE_UNKNOWN');
+  if (flags.json) {
+    printJson(io, {
+      ok: failed.length === 0,
+      digest,
+      attestations: path,
+      results: results.map((r) =>
+        r.ok
+          ? {
+              line: r.line,
+              verified: true,
+              predicateType: r.attestation.predicateType,
+              digest: r.attestation.digest,
+              signer: r.attestation.signer,
+              predicate: r.attestation.predicate,
+              warnings: r.attestation.warnings,
+            }
+          : {
+              line: r.line,
+              verified: false,
+              predicateType: r.predicateType ?? null,
+              error: r.error.toJSON(),
+            },
+      ),
+    });
+  } else {
+    say(
+      io,
+      `${results.length} attestation${results.length === 1 ? '' : 's'} in ${path} for ${digest}`,
+    );
+    for (const r of results) {
+      say(
+        io,
+        r.ok
+          ? `  line ${r.line}: VERIFIED ${r.attestation.predicateType} signed by ${signerText(r.attestation.signer)}${proved(r.attestation)}`
+          : `  line ${r.line}: REFUSED  [${r.error.code}] ${r.error.message}`,
+      );
+    }
+    if (failed.length > 0) {
+      note(io, `${failed.length} attestation${failed.length === 1 ? '' : 's'} did not verify`);
+    }
+  }
+  return failed.length === 0 ? 0 : 1;
+}
+
+function signerText(s: SignerFacts): string {
+  switch (s.kind) {
+    case 'key':
+      return `key ${s.hint.slice(0, 16)}…`;
+    case 'certificate':
+      return `certificate ${s.subject}`;
+    case 'keyless':
+      return `${s.identity} (${s.issuer})`;
+  }
+}
+
+function proved(a: VerifiedAttestation): string {
+  const p = a.predicate as Record<string, unknown>;
+  if (a.predicateType === CAIRN_TRANSFORMATION_V1) {
+    const materials = p['materials'] as { digest: string }[];
+    const tool = p['tool'] as { name: string };
+    return `: produced from ${materials.map((m) => m.digest).join(', ')} by ${tool.name}`;
+  }
+  if (a.predicateType === SLSA_PROVENANCE_V1) {
+    const run = p['runDetails'] as { builder: { id: string } };
+    return `: built by ${run.builder.id}`;
+  }
+  return '';
+}
