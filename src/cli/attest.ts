@@ -8,21 +8,20 @@ import {
   buildTransformation,
   defaultAttestationsPath,
   provenanceOverridesFromJSON,
-  readAttestationLines,
   signAttestation,
   sourceDateEpoch,
-  verifyAttestation,
   type BuiltStatement,
   type JsonValue,
   type VerifiedAttestation,
 } from '../attest/index.js';
 import { isArtifactDigest, type ArtifactDigest } from '../digest/index.js';
 import { MAX_JSON_DEPTH, readJsonBytes } from '../envelope/index.js';
-import { UsageError, ValidationError, isCairnError, type CairnError } from '../errors/index.js';
+import { UsageError, ValidationError } from '../errors/index.js';
 import type { Pkcs11Signer, Signer } from '../keys/index.js';
 import { digestModel, readSmallFile } from '../model/index.js';
-import type { SignerFacts, VerificationTrust } from '../verify/index.js';
+import type { SignerFacts } from '../verify/index.js';
 import { loadSigner, type SignFlags } from './commands.js';
+import { listedJson, verifyStoredAttestations } from './attest-require.js';
 import { collect } from './inputs.js';
 import { note, printJson, say, type Io } from './output.js';
 import { trustFrom, type TrustFlags } from './trust-flags.js';
@@ -254,47 +253,15 @@ export async function attestTransformCommand(
   );
 }
 
-/** One line of the attestations file, verified or refused with a code. */
-export type ListedAttestation =
-  | { readonly line: number; readonly ok: true; readonly attestation: VerifiedAttestation }
-  | {
-      readonly line: number;
-      readonly ok: false;
-      readonly predicateType: string | undefined;
-      readonly error: CairnError;
-    };
-
-/** Verifies every stored attestation against the model's current digest. */
-export async function verifyStoredAttestations(
-  modelPath: string,
-  trust: VerificationTrust,
-): Promise<{ digest: ArtifactDigest; path: string; results: ListedAttestation[] }> {
-  const { digest } = await digestModel(modelPath);
-  const path = defaultAttestationsPath(modelPath);
-  const results = readAttestationLines(path).map((l): ListedAttestation => {
-    try {
-      return { line: l.line, ok: true, attestation: verifyAttestation(l.bundle, trust, digest) };
-    } catch (err) {
-      if (!isCairnError(err)) throw err;
-      const type = err.details?.['predicateType'];
-      return {
-        line: l.line,
-        ok: false,
-        predicateType: typeof type === 'string' ? type : undefined,
-        error: err,
-      };
-    }
-  });
-  return { digest, path, results };
-}
-
 export async function attestListCommand(
   io: Io,
   model: string,
   flags: AttestListFlags,
 ): Promise<number> {
   const trust = trustFrom(io, flags);
-  const { digest, path, results } = await verifyStoredAttestations(resolve(io.cwd, model), trust);
+  const modelPath = resolve(io.cwd, model);
+  const { digest } = await digestModel(modelPath);
+  const { path, results } = verifyStoredAttestations(modelPath, trust, digest);
   // Unknown predicate types are expected from other tools: listed, not a failure of the listing.
   const failed = results.filter((r) => !r.ok && r.error.code !== 'ATTESTATION_PREDICATE_UNKNOWN');
   if (flags.json) {
@@ -302,24 +269,7 @@ export async function attestListCommand(
       ok: failed.length === 0,
       digest,
       attestations: path,
-      results: results.map((r) =>
-        r.ok
-          ? {
-              line: r.line,
-              verified: true,
-              predicateType: r.attestation.predicateType,
-              digest: r.attestation.digest,
-              signer: r.attestation.signer,
-              predicate: r.attestation.predicate,
-              warnings: r.attestation.warnings,
-            }
-          : {
-              line: r.line,
-              verified: false,
-              predicateType: r.predicateType ?? null,
-              error: r.error.toJSON(),
-            },
-      ),
+      results: results.map(listedJson),
     });
   } else {
     say(

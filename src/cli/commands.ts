@@ -33,6 +33,7 @@ import {
   readPassphrase,
 } from './inputs.js';
 import { note, printJson, progressReporter, say, type Io } from './output.js';
+import { requireAttestations } from './attest-require.js';
 import { factsFromVerification, loadPolicyDirectory, printDecision } from './policy.js';
 import { openPkcs11Signer, trustRootVerifyCommand } from './trust.js';
 import { trustFrom } from './trust-flags.js';
@@ -301,6 +302,8 @@ export interface VerifyFlags extends ScopeFlags {
   readonly identityProvider?: string;
   readonly ignoreUnsignedFiles?: boolean;
   readonly policy?: string;
+  /** `--require provenance,scan`: attestations that must verify for the signed digest. */
+  readonly require?: string;
 }
 
 export async function verifyCommand(io: Io, model: string, flags: VerifyFlags): Promise<number> {
@@ -311,6 +314,10 @@ export async function verifyCommand(io: Io, model: string, flags: VerifyFlags): 
       flags.identityProvider !== undefined
     ) {
       throw new UsageError('USAGE', '--trust-root replaces --public-key and --identity');
+    }
+    if (flags.require !== undefined) {
+      // Refused rather than ignored: a gate must never pass a requirement it did not check.
+      throw new UsageError('USAGE', '--require is not supported with --trust-root yet');
     }
     return trustRootVerifyCommand(io, model, { ...flags, trustRoot: flags.trustRoot });
   }
@@ -333,6 +340,10 @@ export async function verifyCommand(io: Io, model: string, flags: VerifyFlags): 
       ...(progress.onProgress === undefined ? {} : { onProgress: progress.onProgress }),
     });
     progress.stop();
+    const attestations =
+      flags.require === undefined
+        ? undefined
+        : requireAttestations(resolve(io.cwd, model), trust, result.digest, flags.require);
     if (policies !== undefined) {
       // The same engine as `cairn policy eval`: verified facts in, a decision with reasons out.
       const facts = factsFromVerification(result, { ...flags, action: 'verify' });
@@ -344,7 +355,7 @@ export async function verifyCommand(io: Io, model: string, flags: VerifyFlags): 
         new Date(),
       );
       if (flags.json) {
-        printJson(io, { ok: decision.allowed, ...result, policy: decision });
+        printJson(io, { ok: decision.allowed, ...result, attestations, policy: decision });
       } else {
         say(io, `Signature verified: ${result.digest} (${describeSigner(result.signer)})`);
         printDecision(io, decision, false);
@@ -352,7 +363,7 @@ export async function verifyCommand(io: Io, model: string, flags: VerifyFlags): 
       return decision.allowed ? 0 : 1;
     }
     if (flags.json) {
-      printJson(io, { ok: true, ...result });
+      printJson(io, { ok: true, ...result, attestations });
     } else {
       for (const w of result.warnings) note(io, `warning: ${w}`);
       say(io, 'Verification succeeded');
@@ -362,6 +373,9 @@ export async function verifyCommand(io: Io, model: string, flags: VerifyFlags): 
         io,
         `  resources: ${result.resourcesChecked} checked (${result.serialization.method}/${result.serialization.hashType})`,
       );
+      if (attestations !== undefined) {
+        say(io, `  attested:  ${flags.require} (${attestations.length} attestation(s) found)`);
+      }
     }
     return 0;
   } finally {

@@ -172,12 +172,19 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       .option('--identity-provider <url>', 'keyless mode: exact OIDC issuer URL')
       .option('--ignore-unsigned-files', 'tolerate files the signature does not name')
       .option(
+        '--require <predicates>',
+        'attestations that must verify for the signed digest: provenance, scan, transform (comma-separated)',
+      )
+      .option(
         '--policy <dir>',
         'evaluate the policies in DIR against the verified facts (with --repository, --environment)',
       )
       .option('--trust-root <file>', 'trust-root mode: the signer must be listed, in scope, valid')
       .option('--repository <name>', 'with --trust-root or --policy: the repository verified for')
-      .option('--environment <name>', 'with --trust-root or --policy: the environment verified for'),
+      .option(
+        '--environment <name>',
+        'with --trust-root or --policy: the environment verified for',
+      ),
   ).action(async (model: string, opts: VerifyFlags) =>
     setExit(await verifyCommand(io, model, opts)),
   );

@@ -218,3 +218,41 @@ test('bad inputs are usage or validation errors', async (t) => {
   const noTrust = await runCli(['attest', 'list', model, '--json']);
   assert.equal(noTrust.code, 2);
 });
+
+test('verify --require passes only with verified attestations about the signed digest', async (t) => {
+  const { dir, model } = setup(t);
+  const key = ['--private-key', join(dir, 'key.pem'), '--allow-unencrypted-key'];
+  assert.equal((await runCli(['sign', model, ...key])).code, 0);
+  const verify = (req: string) =>
+    runCli(['verify', model, '--public-key', join(dir, 'key.pub'), '--require', req, '--json']);
+  const none = await verify('provenance');
+  assert.equal(none.code, 1);
+  assert.equal(none.json<{ error: { code: string } }>().error.code, 'ATTESTATION_REQUIRED');
+
+  // Signed by another key: present but not trusted.
+  const foreign = ['--private-key', join(dir, 'other.pem'), '--allow-unencrypted-key'];
+  assert.equal((await runCli(['attest', 'provenance', model, ...foreign], { env })).code, 0);
+  const untrusted = await verify('provenance');
+  assert.equal(untrusted.code, 1);
+  const details = untrusted.json<{
+    error: { code: string; details: { missing: { refused: { code: string }[] }[] } };
+  }>().error;
+  assert.equal(details.code, 'ATTESTATION_REQUIRED');
+  assert.deepEqual(details.details.missing[0]!.refused, [{ line: 1, code: 'KEY_MISMATCH' }]);
+
+  assert.equal((await runCli(['attest', 'provenance', model, ...key], { env })).code, 0);
+  const ok = await verify('provenance');
+  assert.equal(ok.code, 0, ok.stdout);
+  assert.equal(ok.json<{ attestations: unknown[] }>().attestations.length, 2);
+  assert.equal((await verify('provenance,scan')).code, 1);
+  assert.equal((await verify('provenance,nonsense')).code, 2);
+  const withRoot = await runCli([
+    'verify',
+    model,
+    '--trust-root',
+    join(dir, 'x'),
+    '--require',
+    'scan',
+  ]);
+  assert.equal(withRoot.code, 2);
+});
