@@ -5,6 +5,7 @@ import {
   SLSA_PROVENANCE_V1,
   appendAttestation,
   buildProvenance,
+  buildScanAttestation,
   buildTransformation,
   defaultAttestationsPath,
   provenanceOverridesFromJSON,
@@ -29,7 +30,7 @@ import { trustFrom, type TrustFlags } from './trust-flags.js';
 /** Largest `--from-json` file / `--params` value. */
 const MAX_INPUT_JSON_BYTES = 1024 * 1024;
 
-interface SignerFlags {
+export interface SignerFlags {
   readonly privateKey?: string;
   readonly pkcs11Uri?: string;
   readonly passphraseFile?: string;
@@ -153,6 +154,36 @@ function readJsonInput(bytes: Uint8Array, what: string): unknown {
   });
 }
 
+/** Signs a statement and appends it to the model's attestations file; returns where. */
+async function signAndAppend(
+  io: Io,
+  model: string,
+  flags: SignerFlags,
+  statement: Buffer,
+): Promise<{ path: string; line: number }> {
+  const signer = openSigner(io, flags);
+  try {
+    const bundle = await signAttestation(statement, signer);
+    const path = defaultAttestationsPath(resolve(io.cwd, model));
+    return { path, line: appendAttestation(path, bundle) };
+  } finally {
+    if ('close' in signer) signer.close();
+  }
+}
+
+/** `cairn scan --attest`: the report, as a signed scan attestation about the model's digest. */
+export async function attestScanReport(
+  io: Io,
+  model: string,
+  report: unknown,
+  flags: SignerFlags,
+): Promise<{ digest: ArtifactDigest; path: string; line: number }> {
+  const modelPath = resolve(io.cwd, model);
+  const { digest } = await digestModel(modelPath);
+  const built = buildScanAttestation({ digest, subjectName: basename(modelPath), report });
+  return { digest, ...(await signAndAppend(io, model, flags, built.statement)) };
+}
+
 /** Signs, appends to the attestations file and reports. */
 async function signAndStore<P>(
   io: Io,
@@ -163,28 +194,21 @@ async function signAndStore<P>(
   build: () => BuiltStatement<P>,
 ): Promise<number> {
   const built = build();
-  const signer = openSigner(io, flags);
-  try {
-    const bundle = await signAttestation(built.statement, signer);
-    const path = defaultAttestationsPath(resolve(io.cwd, model));
-    const line = appendAttestation(path, bundle);
-    if (flags.json) {
-      printJson(io, {
-        ok: true,
-        digest,
-        predicateType,
-        attestations: path,
-        line,
-        predicate: built.predicate,
-      });
-    } else {
-      say(io, `Attested ${predicateType} for ${digest}`);
-      say(io, `Appended as line ${line} of ${path}`);
-    }
-    return 0;
-  } finally {
-    if ('close' in signer) signer.close();
+  const { path, line } = await signAndAppend(io, model, flags, built.statement);
+  if (flags.json) {
+    printJson(io, {
+      ok: true,
+      digest,
+      predicateType,
+      attestations: path,
+      line,
+      predicate: built.predicate,
+    });
+  } else {
+    say(io, `Attested ${predicateType} for ${digest}`);
+    say(io, `Appended as line ${line} of ${path}`);
   }
+  return 0;
 }
 
 export async function attestProvenanceCommand(

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { VerificationError } from '../errors/index.js';
+import { UsageError, VerificationError } from '../errors/index.js';
 import {
   SEVERITIES,
   countAtOrAbove,
@@ -9,6 +9,7 @@ import {
   type ScanReport,
   type Severity,
 } from '../scan/index.js';
+import { attestScanReport } from './attest.js';
 import { collect, modelRelativeIgnorePaths, parsePositiveInt } from './inputs.js';
 import { printError, printJson, say, type Io } from './output.js';
 
@@ -22,6 +23,12 @@ export interface ScanFlags {
   readonly ignoreGitPaths: boolean;
   readonly allowSymlinks?: boolean;
   readonly json?: boolean;
+  /** `--attest`: sign the report as a scan attestation (with the signer flags below). */
+  readonly attest?: boolean;
+  readonly privateKey?: string;
+  readonly pkcs11Uri?: string;
+  readonly passphraseFile?: string;
+  readonly allowUnencryptedKey?: boolean;
 }
 
 /** Adds `cairn scan` to the program. */
@@ -69,10 +76,27 @@ export function registerScanCommands(
     .option('--no-ignore-git-paths', 'scan git files too')
     .option('--allow-symlinks', 'scan symlinks to files inside the model (never outside it)')
     .option('--json', 'machine-readable output on stdout')
+    .option(
+      '--attest',
+      'sign the report as a scan attestation appended to model.att.jsonl (needs --private-key or --pkcs11-uri)',
+    )
+    .option('--private-key <pem>', 'with --attest: PKCS#8 or SEC1 PEM private key')
+    .option('--pkcs11-uri <uri>', 'with --attest: sign with a key in a PKCS#11 token')
+    .option('--passphrase-file <file>', 'with --attest: file holding the private key passphrase')
+    .option('--allow-unencrypted-key', 'with --attest: do not warn about an unencrypted key')
     .action(async (model: string, opts: ScanFlags) => setExit(await scanCommand(io, model, opts)));
 }
 
 export async function scanCommand(io: Io, model: string, flags: ScanFlags): Promise<number> {
+  const signerGiven = flags.privateKey !== undefined || flags.pkcs11Uri !== undefined;
+  if ((flags.attest ?? false) !== signerGiven) {
+    throw new UsageError(
+      'USAGE',
+      flags.attest
+        ? '--attest needs --private-key or --pkcs11-uri'
+        : '--private-key and --pkcs11-uri only sign with --attest',
+    );
+  }
   const limits = {
     ...(flags.maxFileBytes === undefined
       ? {}
@@ -89,6 +113,8 @@ export async function scanCommand(io: Io, model: string, flags: ScanFlags): Prom
     unscannedSeverity: flags.unscannedSeverity,
     limits,
   });
+  // The report is attested whatever it found: the attestation records the result, gates judge it.
+  const attested = flags.attest ? await attestScanReport(io, model, report, flags) : undefined;
   const failing = countAtOrAbove(report, flags.failOn);
   const error =
     failing === 0
@@ -103,10 +129,14 @@ export async function scanCommand(io: Io, model: string, flags: ScanFlags): Prom
       ok: error === undefined,
       failOn: flags.failOn,
       ...(error === undefined ? {} : { error: error.toJSON() }),
+      ...(attested === undefined ? {} : { attestation: attested }),
       report,
     });
   } else {
     printReport(io, report, flags.failOn);
+    if (attested !== undefined) {
+      say(io, `Scan attested for ${attested.digest}: line ${attested.line} of ${attested.path}`);
+    }
     if (error !== undefined) printError(io, error);
   }
   return error === undefined ? 0 : error.exitCode;

@@ -256,3 +256,23 @@ test('verify --require passes only with verified attestations about the signed d
   ]);
   assert.equal(withRoot.code, 2);
 });
+
+test('scan --attest writes a signed scan attestation that verify --require scan accepts', async (t) => {
+  const { dir, model } = setup(t);
+  const key = ['--private-key', join(dir, 'key.pem'), '--allow-unencrypted-key'];
+  assert.equal((await runCli(['sign', model, ...key])).code, 0);
+  const scan = await runCli(['scan', model, '--attest', ...key, '--json']);
+  assert.equal(scan.code, 0, scan.stdout);
+  assert.equal(scan.json<{ attestation: { line: number } }>().attestation.line, 1);
+  const ok = await runCli([
+    'verify',
+    model,
+    '--public-key',
+    join(dir, 'key.pub'),
+    '--require',
+    'scan',
+  ]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal((await runCli(['scan', model, ...key, '--json'])).code, 2);
+  assert.equal((await runCli(['scan', model, '--attest', '--json'])).code, 2);
+});
