@@ -23,9 +23,8 @@ import { digestModel, readSmallFile } from '../model/index.js';
 import type { SignerFacts } from '../verify/index.js';
 import { loadSigner, type SignFlags } from './commands.js';
 import { listedJson, verifyStoredAttestations } from './attest-require.js';
-import { collect } from './inputs.js';
 import { note, printJson, say, type Io } from './output.js';
-import { trustFrom, type TrustFlags } from './trust-flags.js';
+import { addTrustOptions, trustFrom, type TrustFlags } from './trust-flags.js';
 
 /** Largest `--from-json` file / `--params` value. */
 const MAX_INPUT_JSON_BYTES = 1024 * 1024;
@@ -106,18 +105,12 @@ export function registerAttestCommands(
     setExit(await attestTransformCommand(io, model, opts)),
   );
 
-  attest
-    .command('list')
-    .description('verify and list every attestation stored beside the model')
-    .argument('<model>', 'model directory or file')
-    .option('--public-key <pem>', 'key mode: the signer public key (SPKI PEM)')
-    .option(
-      '--certificate-chain <pem>',
-      'certificate mode: trusted root certificates (repeatable)',
-      collect,
-    )
-    .option('--identity <san>', 'keyless mode: exact signer identity (email or URI)')
-    .option('--identity-provider <url>', 'keyless mode: exact OIDC issuer URL')
+  addTrustOptions(
+    attest
+      .command('list')
+      .description('verify and list every attestation stored beside the model')
+      .argument('<model>', 'model directory or file'),
+  )
     .option('--json', 'machine-readable output on stdout')
     .action(async (model: string, opts: AttestListFlags) =>
       setExit(await attestListCommand(io, model, opts)),

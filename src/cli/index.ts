@@ -16,6 +16,7 @@ import { demoCommand } from './demo.js';
 import { registerPolicyCommands } from './policy.js';
 import { registerScanCommands } from './scan.js';
 import { registerTrustCommands } from './trust.js';
+import { addTrustOptions } from './trust-flags.js';
 import { collect } from './inputs.js';
 import { printError, printJson, processIo, type Io } from './output.js';
 
@@ -155,21 +156,15 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   });
 
   addScopeOptions(
-    program
-      .command('verify')
-      .description(
-        'verify a model against its signature; names every extra, missing and changed file',
-      )
-      .argument('<model>', 'model directory or file')
-      .option('--signature <path>', 'the bundle (default: <model>/model.sig, or <file>.sig)')
-      .option('--public-key <pem>', 'key mode: the signer public key (SPKI PEM)')
-      .option(
-        '--certificate-chain <pem>',
-        'certificate mode: trusted root certificates (repeatable)',
-        collect,
-      )
-      .option('--identity <san>', 'keyless mode: exact signer identity (email or URI)')
-      .option('--identity-provider <url>', 'keyless mode: exact OIDC issuer URL')
+    addTrustOptions(
+      program
+        .command('verify')
+        .description(
+          'verify a model against its signature; names every extra, missing and changed file',
+        )
+        .argument('<model>', 'model directory or file')
+        .option('--signature <path>', 'the bundle (default: <model>/model.sig, or <file>.sig)'),
+    )
       .option('--ignore-unsigned-files', 'tolerate files the signature does not name')
       .option(
         '--require <predicates>',

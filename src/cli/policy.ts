@@ -20,8 +20,7 @@ import {
   type PolicySourceText,
   type RequirementOutcome,
 } from '../policy/index.js';
-import { collect } from './inputs.js';
-import { trustFrom } from './trust-flags.js';
+import { addTrustOptions, trustFrom } from './trust-flags.js';
 import { note, printError, printJson, say, type Io } from './output.js';
 
 /** Files and bytes a policy directory may hold, besides each file's own limit. */
@@ -43,34 +42,31 @@ export function registerPolicyCommands(
     .command('policy')
     .description('evaluate models against policies, and run a policy directory’s own tests');
 
-  policy
-    .command('eval')
-    .description(
-      'verify a model (or read facts) and evaluate it against a policy directory; prints the decision',
-    )
-    .argument('[model]', 'model directory or file to verify (omit with --facts)')
-    .requiredOption('--policy <dir>', 'policy directory (or one policy file)')
-    .option('--facts <file>', 'evaluate these facts (JSON) instead of verifying a model')
-    .option('--repository <name>', 'the repository the model belongs to, e.g. team/model')
-    .option('--environment <name>', 'the environment the gate guards, e.g. production')
-    .option('--tag <tag>', 'the model was referenced through this mutable tag (default: by digest)')
-    .addOption(
-      new Option('--action <action>', 'what is asked')
-        .choices([...POLICY_ACTIONS])
-        .default('verify'),
-    )
-    .option('--actor <identity>', 'the authenticated identity asking (OIDC subject)')
-    .option('--actor-issuer <url>', 'the OIDC issuer of --actor')
-    .option('--now <time>', 'evaluate at this RFC 3339 instant instead of the current time')
-    .option('--signature <path>', 'the bundle (default: <model>/model.sig, or <file>.sig)')
-    .option('--public-key <pem>', 'key mode: the signer public key (SPKI PEM)')
-    .option(
-      '--certificate-chain <pem>',
-      'certificate mode: trusted root certificates (repeatable)',
-      collect,
-    )
-    .option('--identity <san>', 'keyless mode: exact signer identity (email or URI)')
-    .option('--identity-provider <url>', 'keyless mode: exact OIDC issuer URL')
+  addTrustOptions(
+    policy
+      .command('eval')
+      .description(
+        'verify a model (or read facts) and evaluate it against a policy directory; prints the decision',
+      )
+      .argument('[model]', 'model directory or file to verify (omit with --facts)')
+      .requiredOption('--policy <dir>', 'policy directory (or one policy file)')
+      .option('--facts <file>', 'evaluate these facts (JSON) instead of verifying a model')
+      .option('--repository <name>', 'the repository the model belongs to, e.g. team/model')
+      .option('--environment <name>', 'the environment the gate guards, e.g. production')
+      .option(
+        '--tag <tag>',
+        'the model was referenced through this mutable tag (default: by digest)',
+      )
+      .addOption(
+        new Option('--action <action>', 'what is asked')
+          .choices([...POLICY_ACTIONS])
+          .default('verify'),
+      )
+      .option('--actor <identity>', 'the authenticated identity asking (OIDC subject)')
+      .option('--actor-issuer <url>', 'the OIDC issuer of --actor')
+      .option('--now <time>', 'evaluate at this RFC 3339 instant instead of the current time')
+      .option('--signature <path>', 'the bundle (default: <model>/model.sig, or <file>.sig)'),
+  )
     .option('--json', 'machine-readable output on stdout')
     .action(async (model: string | undefined, opts: PolicyEvalFlags) =>
       setExit(await policyEvalCommand(io, model, opts)),
