@@ -29,6 +29,15 @@ export {
   loadEmbeddedSigstoreTrustedRoot,
 } from './keys/index.js';
 
+export { scanModel, scanReportFromJSON } from './scan/index.js';
+export { evaluate, loadPolicySet } from './policy/index.js';
+export {
+  buildProvenance,
+  signAttestation,
+  verifyAttestation,
+  appendAttestation,
+} from './attest/index.js';
+
 export type {
   DigestModelOptions,
   DigestResult,
