@@ -12,6 +12,7 @@ export {
   roleForPath,
 } from './names.js';
 export { manifestRootDigest, compareManifests } from './compare.js';
+export { walkModel, effectiveIgnorePaths } from './walk.js';
 export { hashModel, DEFAULT_SHARD_SIZE } from './hash-model.js';
 
 export type {
@@ -27,3 +28,4 @@ export type {
   ManifestDiff,
 } from './types.js';
 export type { ResourceKey } from './names.js';
+export type { ModelFile, FileIdentity, WalkOptions, WalkResult } from './walk.js';
