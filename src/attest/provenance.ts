@@ -10,22 +10,19 @@ import {
   CAIRN_PREDICATE_BASE,
   SLSA_PROVENANCE_V1,
 } from './predicates.js';
-import { parseWith, serializeStatement, type JsonValue } from './statement.js';
+import { jsonValue, parseWith, serializeStatement, type JsonValue } from './statement.js';
 
 // ── the predicate (SLSA Provenance v1) ──────────────────────────────────────────────────────
 
-const jsonValue: z.ZodType<JsonValue> = z.lazy(() =>
-  z.union([
-    z.null(),
-    z.boolean(),
-    z.number(),
-    z.string(),
-    z.array(jsonValue),
-    z.record(z.string(), jsonValue),
-  ]),
-);
 const jsonObject = z.record(z.string(), jsonValue);
+
 const rfc3339 = z.iso.datetime({ offset: true });
+
+const buildMetadata = z.strictObject({
+  invocationId: z.string().optional(),
+  startedOn: rfc3339.optional(),
+  finishedOn: rfc3339.optional(),
+});
 
 const resourceDescriptor = z
   .strictObject({
@@ -54,13 +51,7 @@ const provenanceSchema = z.strictObject({
       version: z.record(z.string(), z.string()).optional(),
       builderDependencies: z.array(resourceDescriptor).max(10_000).optional(),
     }),
-    metadata: z
-      .strictObject({
-        invocationId: z.string().optional(),
-        startedOn: rfc3339.optional(),
-        finishedOn: rfc3339.optional(),
-      })
-      .optional(),
+    metadata: buildMetadata.optional(),
     byproducts: z.array(resourceDescriptor).max(10_000).optional(),
   }),
 });
@@ -85,13 +76,7 @@ const overridesSchema = z.strictObject({
       version: z.record(z.string(), z.string()).optional(),
     })
     .optional(),
-  metadata: z
-    .strictObject({
-      invocationId: z.string().optional(),
-      startedOn: rfc3339.optional(),
-      finishedOn: rfc3339.optional(),
-    })
-    .optional(),
+  metadata: buildMetadata.optional(),
   byproducts: z.array(resourceDescriptor).max(10_000).optional(),
 });
 export type ProvenanceOverrides = z.infer<typeof overridesSchema>;

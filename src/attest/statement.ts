@@ -1,12 +1,24 @@
 import { type ArtifactDigest } from '../digest/index.js';
 import { IN_TOTO_STATEMENT_V1 } from '../envelope/index.js';
 import { InfraError } from '../errors/index.js';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ValidationError } from '../errors/index.js';
 
 /** A JSON value, as predicates carry them. */
 export type JsonValue =
   null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+
+/** Any JSON value, for predicate fields whose content is the producer's (parameters, summaries). */
+export const jsonValue: z.ZodType<JsonValue> = z.lazy(() =>
+  z.union([
+    z.null(),
+    z.boolean(),
+    z.number(),
+    z.string(),
+    z.array(jsonValue),
+    z.record(z.string(), jsonValue),
+  ]),
+);
 
 export interface StatementInput {
   readonly digest: ArtifactDigest;

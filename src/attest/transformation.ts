@@ -2,18 +2,8 @@ import { z } from 'zod';
 import { isArtifactDigest, type ArtifactDigest } from '../digest/index.js';
 import { CAIRN_SCAN_V1, CAIRN_TRANSFORMATION_V1 } from './predicates.js';
 import type { BuiltStatement } from './provenance.js';
-import { parseWith, serializeStatement, type JsonValue } from './statement.js';
+import { jsonValue, parseWith, serializeStatement, type JsonValue } from './statement.js';
 
-const jsonValue: z.ZodType<JsonValue> = z.lazy(() =>
-  z.union([
-    z.null(),
-    z.boolean(),
-    z.number(),
-    z.string(),
-    z.array(jsonValue),
-    z.record(z.string(), jsonValue),
-  ]),
-);
 const artifactDigest = z
   .string()
   .refine((d) => isArtifactDigest(d), { message: 'not an artifact digest (sha256:<64 hex>)' });
