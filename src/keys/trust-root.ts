@@ -473,6 +473,11 @@ function nextVersion(
     issuedAt: isoTime(at),
     signers: change(doc.signers.map((s) => ({ ...s }))),
   };
+  return validatedChange(next);
+}
+
+/** A changed document, validated as a whole; a bad change is the caller's usage error. */
+function validatedChange(next: unknown): TrustRootDocument {
   try {
     return trustRootDocumentFromJSON(next);
   } catch (err) {
@@ -597,22 +602,7 @@ export function rotateRootKeys(
     ...(change.add ?? []).map(keyEntry),
   ];
   const root = { threshold: change.threshold ?? doc.root.threshold, keys };
-  try {
-    return trustRootDocumentFromJSON({
-      ...doc,
-      version: doc.version + 1,
-      issuedAt: isoTime(at),
-      root,
-    });
-  } catch (err) {
-    if (err instanceof ValidationError) {
-      throw new UsageError('TRUST_ROOT_CHANGE_INVALID', err.message, {
-        cause: err,
-        ...(err.details === undefined ? {} : { details: err.details }),
-      });
-    }
-    throw err;
-  }
+  return validatedChange({ ...doc, version: doc.version + 1, issuedAt: isoTime(at), root });
 }
 
 /** RFC 3339 UTC without milliseconds when they are zero. */
