@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -132,17 +133,36 @@ describe('scanModel', () => {
   });
 
   test('an unreadable file is a could-not-scan finding, never a pass', async (t) => {
-    if (process.getuid?.() === 0) {
-      t.skip('root reads files whatever their mode');
+    const base = tempDir(t);
+    const dir = model(join(base, 'm'), { 'x.pkl': protocol0System() });
+    chmodSync(join(dir, 'x.pkl'), 0);
+    const want = [['scan.unreadable', 'unscanned']];
+    if (process.getuid?.() !== 0) {
+      const r = await scanModel(dir);
+      assert.deepEqual(
+        r.findings.map((f) => [f.rule, f.kind]),
+        want,
+      );
       return;
     }
-    const dir = model(join(tempDir(t), 'm'), { 'x.pkl': protocol0System() });
-    chmodSync(join(dir, 'x.pkl'), 0);
-    const r = await scanModel(dir);
-    assert.deepEqual(
-      r.findings.map((f) => [f.rule, f.kind]),
-      [['scan.unreadable', 'unscanned']],
-    );
+    // Root reads anything, so run the same scan as an unprivileged user in a child process.
+    chmodSync(base, 0o755);
+    chmodSync(dir, 0o755);
+    const script = `
+      import { scanModel } from ${JSON.stringify(join(repoRoot, 'dist/src/scan/index.js'))};
+      const r = await scanModel(${JSON.stringify(dir)});
+      console.log(JSON.stringify(r.findings.map((f) => [f.rule, f.kind])));
+    `;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      uid: 65534,
+      gid: 65534,
+      encoding: 'utf8',
+    });
+    if (child.error !== undefined || child.status !== 0) {
+      t.skip(`cannot run as an unprivileged user here: ${child.error?.message ?? child.stderr}`);
+      return;
+    }
+    assert.deepEqual(JSON.parse(child.stdout), want);
   });
 
   test('--max-file-bytes bounds what is read; the unscanned severity is configurable', async (t) => {
