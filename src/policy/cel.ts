@@ -1,4 +1,6 @@
-import { Environment, type ASTNode, type ParseResult } from '@marcbachmann/cel-js';
+import { createRequire } from 'node:module';
+import type * as CelLib from '@marcbachmann/cel-js';
+import type { ASTNode, Environment, ParseResult } from '@marcbachmann/cel-js';
 import { CEL_LIMITS, POLICY_LIMITS } from './limits.js';
 import { compilePattern, matchPattern, wildcardCount } from './glob.js';
 import type { PredicateShape } from './predicate.js';
@@ -128,29 +130,45 @@ function meteredView(value: unknown): unknown {
 
 // ── the environment ─────────────────────────────────────────────────────────────────────
 
-const environment = new Environment({
-  limits: {
-    maxAstNodes: CEL_LIMITS.maxAstNodes,
-    maxDepth: CEL_LIMITS.maxDepth,
-    maxListElements: CEL_LIMITS.maxListElements,
-    maxMapEntries: CEL_LIMITS.maxMapEntries,
-    maxCallArguments: CEL_LIMITS.maxCallArguments,
-  },
-})
-  .registerVariable('predicate', 'dyn')
-  .registerVariable('predicateType', 'string')
-  .registerVariable('issuedAt', 'google.protobuf.Timestamp')
-  .registerVariable('signer', 'map')
-  .registerVariable('artifact', 'map')
-  .registerVariable('now', 'google.protobuf.Timestamp')
-  .registerFunction('string.matchesGlob(string): bool', (text: string, source: string) => {
-    // The pattern is a literal (checked at compile time); the text may be long: charge the
-    // automaton's worst case, string × pattern length steps, before running it. A budget unit
-    // costs about as much as 16 automaton steps.
-    const pattern = compilePattern(source);
-    charge(Math.ceil((text.length * Math.max(1, pattern.items.length)) / 16));
-    return matchPattern(pattern, text);
-  });
+let celEnvironment: Environment | undefined;
+
+/**
+ * The CEL environment, built on first use: the library costs ~0.1 s to load, which every CLI
+ * command would otherwise pay at start-up whether or not it evaluates a policy.
+ */
+function environment(): Environment {
+  celEnvironment ??= buildEnvironment();
+  return celEnvironment;
+}
+
+function buildEnvironment(): Environment {
+  const { Environment: CelEnvironment } = createRequire(import.meta.url)(
+    '@marcbachmann/cel-js',
+  ) as typeof CelLib;
+  return new CelEnvironment({
+    limits: {
+      maxAstNodes: CEL_LIMITS.maxAstNodes,
+      maxDepth: CEL_LIMITS.maxDepth,
+      maxListElements: CEL_LIMITS.maxListElements,
+      maxMapEntries: CEL_LIMITS.maxMapEntries,
+      maxCallArguments: CEL_LIMITS.maxCallArguments,
+    },
+  })
+    .registerVariable('predicate', 'dyn')
+    .registerVariable('predicateType', 'string')
+    .registerVariable('issuedAt', 'google.protobuf.Timestamp')
+    .registerVariable('signer', 'map')
+    .registerVariable('artifact', 'map')
+    .registerVariable('now', 'google.protobuf.Timestamp')
+    .registerFunction('string.matchesGlob(string): bool', (text: string, source: string) => {
+      // The pattern is a literal (checked at compile time); the text may be long: charge the
+      // automaton's worst case, string × pattern length steps, before running it. A budget unit
+      // costs about as much as 16 automaton steps.
+      const pattern = compilePattern(source);
+      charge(Math.ceil((text.length * Math.max(1, pattern.items.length)) / 16));
+      return matchPattern(pattern, text);
+    });
+}
 
 const COMPREHENSIONS = new Set(['all', 'exists', 'exists_one', 'map', 'filter']);
 const FORBIDDEN: Readonly<Record<string, string>> = {
@@ -181,7 +199,7 @@ function compileUncached(source: string): ConditionCompilation {
   if (source.trim() === '') return invalid('the condition is empty');
   let program: ParseResult;
   try {
-    program = environment.parse(source);
+    program = environment().parse(source);
   } catch (err) {
     const { code, message } = libraryError(err);
     return code === 'limit_exceeded'

@@ -1,4 +1,12 @@
-import { CST, Lexer, parseAllDocuments } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as YamlLib from 'yaml';
+
+let yamlLib: typeof YamlLib | undefined;
+/** `yaml` loads on first use (~0.07 s), so commands that read no policy do not pay for it. */
+function yaml(): typeof YamlLib {
+  yamlLib ??= createRequire(import.meta.url)('yaml') as typeof YamlLib;
+  return yamlLib;
+}
 import { POLICY_LIMITS } from './limits.js';
 import type { PolicyIssue } from './issues.js';
 
@@ -24,7 +32,11 @@ export function readYamlDocuments(
   }
   const nesting = nestingProblem(text);
   if (nesting !== undefined) return fail(source, nesting);
-  const parsed = parseAllDocuments(text, { schema: 'core', prettyErrors: false, uniqueKeys: true });
+  const parsed = yaml().parseAllDocuments(text, {
+    schema: 'core',
+    prettyErrors: false,
+    uniqueKeys: true,
+  });
   const docs = Array.isArray(parsed) ? parsed : [];
   if (docs.length > POLICY_LIMITS.maxDocumentsPerFile) {
     return fail(
@@ -81,6 +93,7 @@ function nestingProblem(text: string): string | undefined {
   let line = 1;
   let lineDepth = 0;
   let inContent = false;
+  const { CST, Lexer } = yaml();
   for (const token of new Lexer().lex(text)) {
     const type = CST.tokenType(token);
     // Only nesting and content tokens matter here; every other token type (and null, for
