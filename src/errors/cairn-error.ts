@@ -1,7 +1,7 @@
 import {
   ERROR_CATALOG,
   exitCodeForKind,
-  httpStatusForKind,
+  httpStatusForCode,
   type ErrorCode,
   type ErrorKind,
 } from './catalog.js';
@@ -38,7 +38,7 @@ export class CairnError<C extends ErrorCode = ErrorCode> extends Error {
   }
 
   get httpStatus(): number {
-    return httpStatusForKind(this.kind);
+    return httpStatusForCode(this.code);
   }
 
   toJSON(): Record<string, unknown> {

@@ -14,6 +14,8 @@ export interface CatalogEntry {
   readonly summary: string;
   /** What the user can do about it. */
   readonly hint: string;
+  /** HTTP status when the kind's default does not say it (not authenticated, not found, conflict). */
+  readonly http?: 401 | 404 | 409 | 413 | 422;
 }
 
 const entry =
@@ -23,6 +25,14 @@ const usage = entry('usage');
 const invalid = entry('validation');
 const denied = entry('verification');
 const infra = entry('infra');
+/** A usage-kind entry (exit 2) with its own HTTP status. */
+const usageHttp = (http: 401 | 404 | 409 | 413) => (summary: string, hint: string) => ({
+  kind: 'usage' as const,
+  summary,
+  hint,
+  http,
+});
+const notFound = usageHttp(404);
 
 export const ERROR_CATALOG = {
   // ── usage and unreadable input (exit 2) ───────────────────────────────────────────
@@ -127,6 +137,51 @@ export const ERROR_CATALOG = {
     'The requested trust root change cannot be made.',
     'Check the signer id, dates and scopes; `cairn trust show` lists what the trust root holds.',
   ),
+  // ── the registry: requests, names, lookups (exit 2) ─────────────────────────────────
+  REQUEST_INVALID: usage(
+    'The request is not valid: malformed JSON, a wrong field, or a bad name, digest or tag in the path.',
+    'Every bad field is listed in details.issues; see the HTTP API in docs/registry.md.',
+  ),
+  REQUEST_TOO_LARGE: usageHttp(413)(
+    'The request body is larger than the server accepts.',
+    'JSON bodies are limited to a few MiB; send blobs in several PATCH chunks (docs/registry.md).',
+  ),
+  REPOSITORY_NAME_INVALID: usage(
+    'The repository name is not a valid Cairn repository name.',
+    'Use 1–4 lowercase segments of a-z 0-9 joined by . _ - and separated by /, e.g. team/model.',
+  ),
+  REPOSITORY_NOT_FOUND: notFound(
+    'The repository does not exist.',
+    'Check the name (`team/model`); an admin creates repositories with POST /v1/repos.',
+  ),
+  ENVIRONMENT_UNKNOWN: notFound(
+    'The environment is not one the server is configured with.',
+    'GET /v1/repos/:repo lists the environments; the defaults are staging and production.',
+  ),
+  ARTIFACT_NOT_FOUND: notFound(
+    'No artifact with that digest (or tag) is in the repository environment.',
+    'Push it to staging first, or promote it; `cairn tags` lists what each environment holds.',
+  ),
+  TAG_NOT_FOUND: notFound(
+    'The tag does not exist in the repository environment.',
+    'List the tags with `cairn tags REPO --env ENV`, or refer to the artifact by digest.',
+  ),
+  ROUTE_NOT_FOUND: notFound(
+    'No such API route.',
+    'See GET /openapi.json for the routes this server offers.',
+  ),
+  ARTIFACT_INVALID: invalid(
+    'The artifact pushed is not consistent: a blob is missing or has another size, or a name is unsafe.',
+    'Upload every blob before pushing the artifact; each problem is listed in details.issues.',
+  ),
+  // Verification kind (the CLI refuses pulled bytes with it too); a push answered 422.
+  ARTIFACT_DIGEST_MISMATCH: {
+    ...denied(
+      'The artifact digest recomputed from its resources is not the digest it was named by.',
+      'Push (or expect) the digest `cairn digest` reports for the same files and serialization.',
+    ),
+    http: 422,
+  },
   // ── malformed signature bundles (exit 2: the input cannot be read as a bundle) ────────
   BUNDLE_MALFORMED: invalid(
     'The signature file is not valid JSON.',
@@ -184,6 +239,15 @@ export const ERROR_CATALOG = {
   POLICY_EMPTY: usage(
     'The policy directory holds no policy documents of the kind the command needs.',
     'Check the directory: policy files are *.yaml, *.yml or *.json with kind ModelPolicy (and PolicyTest for tests).',
+  ),
+  // ── the registry client: credentials (exit 2) ───────────────────────────────────────
+  CREDENTIALS_MISSING: usage(
+    'No server or no token is available for a registry command.',
+    'Run `cairn login SERVER` (token on stdin or --token-file), or set CAIRN_TOKEN and --server for CI.',
+  ),
+  CREDENTIALS_INVALID: invalid(
+    'The stored credentials file is not valid.',
+    'Every bad field is listed; log in again with `cairn login SERVER` after removing the file.',
   ),
   // ── verification denied (exit 1) ─────────────────────────────────────────────────
   MEDIA_TYPE_UNSUPPORTED: denied(
@@ -274,6 +338,14 @@ export const ERROR_CATALOG = {
     'A required attestation is absent, does not verify, or is about another digest.',
     'Each missing predicate is listed; create it with `cairn attest` (or `cairn scan --attest`) and sign it with a trusted key.',
   ),
+  PULL_DIGEST_MISMATCH: denied(
+    'A file downloaded from the registry does not hash to the digest the artifact lists, or the artifact is not the digest asked for.',
+    'Nothing was written to the output directory; the server or the path to it may be tampering. Report it and pull again.',
+  ),
+  AUDIT_CHAIN_BROKEN: denied(
+    'The audit trail hash chain does not verify: a record was edited, deleted or reordered.',
+    'The first broken record is named in the details; treat the trail after it as untrustworthy and investigate.',
+  ),
   TRUST_ROOT_SIGNATURE_INVALID: denied(
     'The trust root is not signed by enough distinct root keys.',
     'A trust root needs valid signatures from a threshold of distinct root keys (of the previous version too, when updating).',
@@ -310,6 +382,14 @@ export const ERROR_CATALOG = {
     'One or more policy test cases did not get the decision they expect.',
     'Each failing case is listed with the decision it got and why; fix the policy or the expectation.',
   ),
+  PUSH_TO_PROTECTED_ENVIRONMENT: denied(
+    'The environment accepts artifacts only by promotion; direct pushes are refused for everyone.',
+    'Push to staging, then `cairn promote REPO@DIGEST --from staging --to ENV`.',
+  ),
+  REFERENCE_NOT_PINNED: denied(
+    'The environment serves artifacts only by digest; a tag reference was refused.',
+    'Resolve the tag first (`cairn tags`) and pull REPO@sha256:… so the digest you approved is the one you get.',
+  ),
   // ── environment and infrastructure (exit 3) ──────────────────────────────────────
   TRUST_ROOT_UNAVAILABLE: infra(
     'The trust material needed for this verification is not available offline.',
@@ -327,9 +407,25 @@ export const ERROR_CATALOG = {
     'The PKCS#11 token failed an operation.',
     'Run again; if it persists, check the token with its vendor tools. The CKR code is in the details.',
   ),
+  REGISTRY_UNREACHABLE: infra(
+    'The Cairn server could not be reached, or the connection broke or timed out.',
+    'Check the server URL and that `cairn serve` is running (GET /healthz); nothing was changed locally.',
+  ),
+  REGISTRY_RESPONSE_INVALID: infra(
+    'The Cairn server sent a response that is too large or not of the expected shape.',
+    'Check that --server points at a Cairn server of a compatible version.',
+  ),
+  REGISTRY_REQUEST_FAILED: infra(
+    'The Cairn server refused the request with an error this client does not know.',
+    'The HTTP status and the server code are in the details; check the server version and its logs.',
+  ),
   WORKER_FAILED: infra(
     'A hashing worker thread failed.',
     'Run again; if it persists, report it with the output of --json.',
+  ),
+  SIGNING_UNAVAILABLE: infra(
+    'The server holds no signing key, so it cannot sign on request.',
+    'Start `cairn serve` with --signing-key FILE or --pkcs11-uri URI to enable central signing.',
   ),
   INTERNAL: entry('internal')(
     'An unexpected internal error.',
@@ -353,7 +449,13 @@ export function exitCodeForKind(kind: ErrorKind): 1 | 2 | 3 {
   }
 }
 
-/** HTTP statuses by kind, for the server to come. */
+/** The HTTP status of a code: its own when the catalog gives one, else its kind's. */
+export function httpStatusForCode(code: ErrorCode): number {
+  const e: CatalogEntry = ERROR_CATALOG[code];
+  return e.http ?? httpStatusForKind(e.kind);
+}
+
+/** HTTP statuses by kind. */
 export function httpStatusForKind(kind: ErrorKind): 400 | 403 | 422 | 500 | 503 {
   switch (kind) {
     case 'usage':

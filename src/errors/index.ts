@@ -1,4 +1,4 @@
-export { ERROR_CATALOG, exitCodeForKind, httpStatusForKind } from './catalog.js';
+export { ERROR_CATALOG, exitCodeForKind, httpStatusForCode, httpStatusForKind } from './catalog.js';
 export {
   CairnError,
   UsageError,

@@ -7,7 +7,7 @@ import {
   UsageError,
   VerificationError,
   exitCodeForKind,
-  httpStatusForKind,
+  httpStatusForCode,
   type ErrorCode,
 } from '../../src/errors/index.js';
 import { repoRoot } from '../helpers.js';
@@ -20,7 +20,7 @@ test('docs/errors.md has an entry for every code with its exit code and HTTP sta
   for (const code of codes) {
     const { kind } = ERROR_CATALOG[code];
     const m = new RegExp(
-      `^### \`${code}\`\\n+exit ${exitCodeForKind(kind)} · HTTP ${httpStatusForKind(kind)} · ${kind}$`,
+      `^### \`${code}\`\\n+exit ${exitCodeForKind(kind)} · HTTP ${httpStatusForCode(code)} · ${kind}$`,
       'm',
     );
     if (!m.test(doc)) problems.push(code);
