@@ -1,0 +1,56 @@
+/** The registry domain's door: repositories, artifacts, tags, promotion, retrieval, audit. */
+export { Registry } from './registry.js';
+export { DEFAULT_ENVIRONMENTS, checkEnvironments } from './environments.js';
+export {
+  MAX_REPOSITORY_NAME,
+  MAX_REPOSITORY_SEGMENTS,
+  isEnvironmentName,
+  isSha256Digest,
+  repositoryName,
+  sha256Digest,
+  tagName,
+} from './names.js';
+export { artifactManifest, manifestDigest } from './artifact-manifest.js';
+export { verifyEvidence } from './evidence.js';
+export {
+  CAIRN_REGISTRY_VERIFIER,
+  SLSA_VERIFICATION_SUMMARY_V1,
+  promotionSummaryStatement,
+} from './promotion-summary.js';
+export {
+  MAX_BUNDLE_TEXT,
+  MAX_PUSH_BUNDLES,
+  MAX_RESOURCES,
+  addBundleFromJSON,
+  addBundleSchema,
+  createRepositoryFromJSON,
+  createRepositorySchema,
+  promoteFromJSON,
+  promoteSchema,
+  pushRequestFromJSON,
+  pushRequestSchema,
+  signRequestFromJSON,
+  signSchema,
+  tagMoveFromJSON,
+  tagMoveSchema,
+} from './requests.js';
+
+export type {
+  ArtifactReference,
+  Promotion,
+  RegistryOptions,
+  RegistryPolicies,
+  Retrieval,
+} from './registry.js';
+export type { EnvironmentConfig } from './environments.js';
+export type { RefusedBundle, RegistryTrust, VerifiedEvidence } from './evidence.js';
+export type { PromotionSummaryInput } from './promotion-summary.js';
+export type {
+  CreateRepositoryRequest,
+  OmsSerialization,
+  PromoteRequest,
+  PushRequest,
+  PushResource,
+  SignRequest,
+  TagMoveRequest,
+} from './requests.js';
