@@ -33,8 +33,8 @@ import {
   readPassphrase,
 } from './inputs.js';
 import { note, printJson, progressReporter, say, type Io } from './output.js';
-import { requireAttestations } from './attest-require.js';
-import { factsFromVerification, loadPolicyDirectory, printDecision } from './policy.js';
+import { listedJson, requireAttestations } from './attest-require.js';
+import { loadPolicyDirectory, modelFacts, printDecision } from './policy.js';
 import { openPkcs11Signer, trustRootVerifyCommand } from './trust.js';
 import { trustFrom } from './trust-flags.js';
 
@@ -295,13 +295,20 @@ export interface VerifyFlags extends ScopeFlags {
   readonly trustRoot?: string;
   readonly repository?: string;
   readonly environment?: string;
-  readonly signature?: string;
+  /** Repeatable; more than one only with --trust-root (threshold verification). */
+  readonly signature?: string[];
+  /** With --trust-root: distinct trust root signers required. */
+  readonly threshold?: string;
+  /** With --trust-root: where the highest trust root version seen is remembered. */
+  readonly trustRootState?: string;
   readonly publicKey?: string;
   readonly certificateChain?: string[];
   readonly identity?: string;
   readonly identityProvider?: string;
   readonly ignoreUnsignedFiles?: boolean;
   readonly policy?: string;
+  /** With --policy: signatures of a derived model's parents (transformation continuity). */
+  readonly parentSignature?: string[];
   /** `--require provenance,scan`: attestations that must verify for the signed digest. */
   readonly require?: string;
 }
@@ -319,6 +326,10 @@ export async function verifyCommand(io: Io, model: string, flags: VerifyFlags): 
       // Refused rather than ignored: a gate must never pass a requirement it did not check.
       throw new UsageError('USAGE', '--require is not supported with --trust-root yet');
     }
+    if (flags.policy !== undefined) {
+      // Likewise: trust-root verification does not feed the policy engine yet.
+      throw new UsageError('USAGE', '--policy is not supported with --trust-root yet');
+    }
     return trustRootVerifyCommand(io, model, { ...flags, trustRoot: flags.trustRoot });
   }
   if (
@@ -327,6 +338,20 @@ export async function verifyCommand(io: Io, model: string, flags: VerifyFlags): 
   ) {
     throw new UsageError('USAGE', '--repository and --environment need --trust-root or --policy');
   }
+  if (flags.policy === undefined && flags.parentSignature !== undefined) {
+    throw new UsageError('USAGE', '--parent-signature needs --policy');
+  }
+  if (
+    (flags.signature?.length ?? 0) > 1 ||
+    flags.threshold !== undefined ||
+    flags.trustRootState !== undefined
+  ) {
+    throw new UsageError(
+      'USAGE',
+      'Several --signature, --threshold and --trust-root-state need --trust-root',
+    );
+  }
+  const signature = flags.signature?.[0];
   const trust = trustFrom(io, flags);
   // Load the policy before hashing: a bad policy file should not cost a multi-GB re-hash.
   const policies = flags.policy === undefined ? undefined : loadPolicyDirectory(io, flags.policy);
@@ -335,7 +360,7 @@ export async function verifyCommand(io: Io, model: string, flags: VerifyFlags): 
     const result = await verifyModel(resolve(io.cwd, model), {
       trust,
       ...scope(io, model, flags),
-      ...(flags.signature === undefined ? {} : { signaturePath: resolve(io.cwd, flags.signature) }),
+      ...(signature === undefined ? {} : { signaturePath: resolve(io.cwd, signature) }),
       ignoreUnsignedFiles: flags.ignoreUnsignedFiles ?? false,
       ...(progress.onProgress === undefined ? {} : { onProgress: progress.onProgress }),
     });
@@ -346,7 +371,10 @@ export async function verifyCommand(io: Io, model: string, flags: VerifyFlags): 
         : requireAttestations(resolve(io.cwd, model), trust, result.digest, flags.require);
     if (policies !== undefined) {
       // The same engine as `cairn policy eval`: verified facts in, a decision with reasons out.
-      const facts = factsFromVerification(result, { ...flags, action: 'verify' });
+      // Its facts: the signature and every stored attestation that verifies for this digest.
+      const modelPath = resolve(io.cwd, model);
+      const evidence = modelFacts(io, modelPath, result, trust, { ...flags, action: 'verify' });
+      const facts = evidence.facts;
       const decision = evaluate(
         facts,
         policies.policies,
@@ -355,10 +383,15 @@ export async function verifyCommand(io: Io, model: string, flags: VerifyFlags): 
         new Date(),
       );
       if (flags.json) {
-        printJson(io, { ok: decision.allowed, ...result, attestations, policy: decision });
+        printJson(io, {
+          ok: decision.allowed,
+          ...result,
+          attestations: attestations ?? evidence.attestations.map(listedJson),
+          policy: decision,
+        });
       } else {
         say(io, `Signature verified: ${result.digest} (${describeSigner(result.signer)})`);
-        printDecision(io, decision, false);
+        printDecision(io, decision, false, evidence.attestations);
       }
       return decision.allowed ? 0 : 1;
     }

@@ -163,7 +163,11 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
           'verify a model against its signature; names every extra, missing and changed file',
         )
         .argument('<model>', 'model directory or file')
-        .option('--signature <path>', 'the bundle (default: <model>/model.sig, or <file>.sig)'),
+        .option(
+          '--signature <path>',
+          'the bundle (default: <model>/model.sig, or <file>.sig); repeatable with --trust-root',
+          collect,
+        ),
     )
       .option('--ignore-unsigned-files', 'tolerate files the signature does not name')
       .option(
@@ -175,10 +179,20 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         'evaluate the policies in DIR against the verified facts (with --repository, --environment)',
       )
       .option('--trust-root <file>', 'trust-root mode: the signer must be listed, in scope, valid')
-      .option('--repository <name>', 'with --trust-root or --policy: the repository verified for')
       .option(
-        '--environment <name>',
-        'with --trust-root or --policy: the environment verified for',
+        '--threshold <n>',
+        'with --trust-root: distinct trusted signers required among the --signature bundles',
+      )
+      .option(
+        '--trust-root-state <dir>',
+        'with --trust-root: where the highest trust root version seen is remembered (default CAIRN_STATE_DIR, else ~/.local/state/cairn)',
+      )
+      .option('--repository <name>', 'with --trust-root or --policy: the repository verified for')
+      .option('--environment <name>', 'with --trust-root or --policy: the environment verified for')
+      .option(
+        '--parent-signature <bundle>',
+        "with --policy: a derived model's parent signature, for transformation continuity (repeatable)",
+        collect,
       ),
   ).action(async (model: string, opts: VerifyFlags) =>
     setExit(await verifyCommand(io, model, opts)),

@@ -2,13 +2,19 @@ import { readdirSync, statSync } from 'node:fs';
 import { extname, join, relative, resolve, sep } from 'node:path';
 import { Option, type Command } from 'commander';
 import { UsageError, VerificationError, fromFsError } from '../errors/index.js';
-import { readSmallFile, verifyModel, type ModelVerification } from '../model/index.js';
+import {
+  MAX_BUNDLE_BYTES,
+  readSmallFile,
+  verifyModel,
+  type ModelVerification,
+} from '../model/index.js';
 import {
   FACT_LIMITS,
   POLICY_ACTIONS,
   POLICY_LIMITS,
   evaluate,
   factsFromBytes,
+  factsFromEvidence,
   formatDuration,
   loadPolicySet,
   parseInstant,
@@ -20,6 +26,9 @@ import {
   type PolicySourceText,
   type RequirementOutcome,
 } from '../policy/index.js';
+import { verifyBundle, type VerificationTrust } from '../verify/index.js';
+import { listedJson, verifyStoredAttestations, type ListedAttestation } from './attest-require.js';
+import { collect } from './inputs.js';
 import { addTrustOptions, trustFrom } from './trust-flags.js';
 import { note, printError, printJson, say, type Io } from './output.js';
 
@@ -65,7 +74,12 @@ export function registerPolicyCommands(
       .option('--actor <identity>', 'the authenticated identity asking (OIDC subject)')
       .option('--actor-issuer <url>', 'the OIDC issuer of --actor')
       .option('--now <time>', 'evaluate at this RFC 3339 instant instead of the current time')
-      .option('--signature <path>', 'the bundle (default: <model>/model.sig, or <file>.sig)'),
+      .option('--signature <path>', 'the bundle (default: <model>/model.sig, or <file>.sig)')
+      .option(
+        '--parent-signature <bundle>',
+        "a derived model's parent signature, for transformation continuity (repeatable)",
+        collect,
+      ),
   )
     .option('--json', 'machine-readable output on stdout')
     .action(async (model: string | undefined, opts: PolicyEvalFlags) =>
@@ -161,6 +175,7 @@ export interface PolicyEvalFlags {
   readonly actorIssuer?: string;
   readonly now?: string;
   readonly signature?: string;
+  readonly parentSignature?: string[];
   readonly publicKey?: string;
   readonly certificateChain?: string[];
   readonly identity?: string;
@@ -179,8 +194,9 @@ export async function policyEvalCommand(
     throw new UsageError('POLICY_EMPTY', `No ModelPolicy documents under ${flags.policy}`);
   }
   let facts: ArtifactFacts;
+  let attestations: ListedAttestation[] | undefined;
   if (flags.facts !== undefined) {
-    if (model !== undefined) {
+    if (model !== undefined || flags.parentSignature !== undefined) {
       throw new UsageError('USAGE', 'Give either MODEL or --facts, not both');
     }
     const bytes = readSmallFile(
@@ -196,14 +212,16 @@ export async function policyEvalCommand(
     if (flags.repository === undefined || flags.environment === undefined) {
       throw new UsageError('USAGE', 'Evaluating a model needs --repository and --environment');
     }
-    const verification = await verifyModel(resolve(io.cwd, model), {
-      trust: trustFrom(io, flags),
+    const trust = trustFrom(io, flags);
+    const modelPath = resolve(io.cwd, model);
+    const verification = await verifyModel(modelPath, {
+      trust,
       ...(flags.signature === undefined ? {} : { signaturePath: resolve(io.cwd, flags.signature) }),
     });
-    facts = factsFromVerification(verification, flags);
+    ({ facts, attestations } = modelFacts(io, modelPath, verification, trust, flags));
   }
   const decision = evaluate(facts, set.policies, set.exceptions, set.grants, now);
-  printDecision(io, decision, flags.json === true);
+  printDecision(io, decision, flags.json === true, attestations);
   return decision.allowed ? 0 : 1;
 }
 
@@ -246,24 +264,45 @@ function requestFrom(flags: RequestFlags): ArtifactFacts['request'] {
   };
 }
 
-/** The facts a verified model establishes today: its digest and signer (attestations: issue 4). */
-export function factsFromVerification(
+export type ModelFactsFlags = Pick<
+  PolicyEvalFlags,
+  'repository' | 'environment' | 'tag' | 'action' | 'actor' | 'actorIssuer' | 'parentSignature'
+>;
+
+/**
+ * The facts a gate evaluates for a model on disk, from verified evidence only: its signature,
+ * every attestation in its attestations file that verifies for its digest with the same trust
+ * (refused ones are listed, never used), and the parent signatures given. `attestations` is
+ * every stored attestation, verified or refused, for the caller's output.
+ */
+export function modelFacts(
+  io: Io,
+  modelPath: string,
   verification: ModelVerification,
-  flags: Pick<
-    PolicyEvalFlags,
-    'repository' | 'environment' | 'tag' | 'action' | 'actor' | 'actorIssuer'
-  >,
-): ArtifactFacts {
-  return {
-    digest: verification.digest,
-    repository: flags.repository ?? '',
-    environment: flags.environment ?? '',
-    reference: flags.tag === undefined ? { kind: 'digest' } : { kind: 'tag', tag: flags.tag },
-    request: requestFrom(flags),
-    signatures: [{ signer: verification.signer, digest: verification.digest }],
-    attestations: [],
-    transformation: { status: 'unknown' },
-  };
+  trust: VerificationTrust,
+  flags: ModelFactsFlags,
+): { facts: ArtifactFacts; attestations: ListedAttestation[] } {
+  const { results } = verifyStoredAttestations(modelPath, trust, verification.digest);
+  const parentSignatures = (flags.parentSignature ?? []).map((path) => {
+    const bytes = readSmallFile(resolve(io.cwd, path), MAX_BUNDLE_BYTES, 'Parent signature');
+    const parent = verifyBundle(bytes, trust);
+    return { digest: parent.digest, signer: parent.signer };
+  });
+  const facts = factsFromEvidence(
+    {
+      digest: verification.digest,
+      signatures: [{ signer: verification.signer, digest: verification.digest }],
+      attestations: results.flatMap((r) => (r.ok ? [r.attestation] : [])),
+      parentSignatures,
+    },
+    {
+      repository: flags.repository ?? '',
+      environment: flags.environment ?? '',
+      reference: flags.tag === undefined ? { kind: 'digest' } : { kind: 'tag', tag: flags.tag },
+      request: requestFrom(flags),
+    },
+  );
+  return { facts, attestations: results };
 }
 
 /** Command-line flags override what a facts file says (to try one set of facts elsewhere). */
@@ -288,7 +327,13 @@ const MARK: Readonly<Record<RequirementOutcome['status'], string>> = {
   'not-applicable': 'n/a ',
 };
 
-export function printDecision(io: Io, decision: Decision, json: boolean): void {
+/** The decision, and with `attestations` (from `modelFacts`) the stored attestations it used. */
+export function printDecision(
+  io: Io,
+  decision: Decision,
+  json: boolean,
+  attestations?: readonly ListedAttestation[],
+): void {
   const denied = decision.allowed
     ? undefined
     : new VerificationError('POLICY_DENIED', decision.reason, { hint: decision.remediation });
@@ -296,9 +341,18 @@ export function printDecision(io: Io, decision: Decision, json: boolean): void {
     printJson(io, {
       ok: decision.allowed,
       decision,
+      ...(attestations === undefined ? {} : { attestations: attestations.map(listedJson) }),
       ...(denied === undefined ? {} : { error: denied.toJSON() }),
     });
     return;
+  }
+  for (const a of attestations ?? []) {
+    if (!a.ok) {
+      note(
+        io,
+        `note: attestation on line ${a.line} (${a.predicateType ?? 'unknown type'}) did not verify [${a.error.code}] and was not used`,
+      );
+    }
   }
   const a = decision.artifact;
   say(

@@ -564,7 +564,7 @@ function decisionContext(facts: ArtifactFacts): DecisionContext {
   }
   // Newest first, so reasons speak about the most recent attempt.
   for (const entry of byType.values()) {
-    entry.candidates.sort((a, b) => b.att.issuedAt.getTime() - a.att.issuedAt.getTime());
+    entry.candidates.sort((a, b) => issuedTime(b.att) - issuedTime(a.att));
   }
   return {
     subject: `${facts.repository}@${shortDigest(facts.digest)}`,
@@ -608,7 +608,7 @@ type AttestationStage =
     }
   | {
       readonly stage: 1;
-      readonly code: 'ATTESTATION_TOO_OLD' | 'ATTESTATION_FROM_FUTURE';
+      readonly code: 'ATTESTATION_TOO_OLD' | 'ATTESTATION_FROM_FUTURE' | 'ATTESTATION_UNDATED';
       readonly att: AttestationFacts;
     }
   | {
@@ -650,12 +650,23 @@ function attestationVerdict(
       consider({ stage: 0, code: 'ATTESTATION_SIGNER_NOT_ALLOWED', att });
       continue;
     }
-    const ageSeconds = (now.getTime() - att.issuedAt.getTime()) / 1000;
-    if (ageSeconds < -CLOCK_SKEW_SECONDS) {
+    const ageSeconds =
+      att.issuedAt === undefined ? undefined : (now.getTime() - att.issuedAt.getTime()) / 1000;
+    if (ageSeconds === undefined) {
+      if (req.maxAgeSeconds !== undefined) {
+        // Fail closed: nothing verified says when it was made, so it cannot be shown fresh.
+        consider({ stage: 1, code: 'ATTESTATION_UNDATED', att });
+        continue;
+      }
+    } else if (ageSeconds < -CLOCK_SKEW_SECONDS) {
       consider({ stage: 1, code: 'ATTESTATION_FROM_FUTURE', att });
       continue;
     }
-    if (req.maxAgeSeconds !== undefined && ageSeconds > req.maxAgeSeconds) {
+    if (
+      req.maxAgeSeconds !== undefined &&
+      ageSeconds !== undefined &&
+      ageSeconds > req.maxAgeSeconds
+    ) {
       consider({ stage: 1, code: 'ATTESTATION_TOO_OLD', att });
       continue;
     }
@@ -675,7 +686,7 @@ function attestationVerdict(
         predicate: prepared.value,
         shape: prepared.shape,
         predicateType: att.predicateType,
-        issuedAt: att.issuedAt,
+        issuedAt: att.issuedAt ?? UNDATED,
         signer: signerVariables(view),
         artifact: {
           digest: facts.digest,
@@ -712,10 +723,10 @@ function attestationFailure(
   allowed: string,
   now: Date,
 ): Verdict {
-  const what = `${subject}'s ${req.name} attestation (by ${describeSigner({ facts: best.att.signer })}, ${formatInstant(best.att.issuedAt)})`;
+  const what = `${subject}'s ${req.name} attestation (by ${describeSigner({ facts: best.att.signer })}, ${dated(best.att)})`;
   const evidence = {
     signer: describeSigner({ facts: best.att.signer }),
-    issuedAt: formatInstant(best.att.issuedAt),
+    issuedAt: dated(best.att),
   };
   const cond = req.condition === undefined ? '' : clip(req.condition.source);
   switch (best.code) {
@@ -727,7 +738,7 @@ function attestationFailure(
         evidence,
       );
     case 'ATTESTATION_TOO_OLD': {
-      const age = formatDuration((now.getTime() - best.att.issuedAt.getTime()) / 1000);
+      const age = formatDuration((now.getTime() - issuedTime(best.att)) / 1000);
       return violated(
         best.code,
         `${subject}'s newest ${req.name} attestation is ${age} old, but policy ${policy.name} (${req.id}) accepts at most ${formatDuration(req.maxAgeSeconds ?? 0)}.`,
@@ -735,6 +746,13 @@ function attestationFailure(
         evidence,
       );
     }
+    case 'ATTESTATION_UNDATED':
+      return violated(
+        best.code,
+        `${subject}'s ${req.name} attestation carries no verified time (no transparency-log entry, no signed finish time), so it cannot be shown to be within the ${formatDuration(req.maxAgeSeconds ?? 0)} that policy ${policy.name} (${req.id}) accepts.`,
+        `Attest ${req.name} again with a signed time (keyless signing logs it; provenance and transformation attestations carry finishedOn).`,
+        evidence,
+      );
     case 'ATTESTATION_FROM_FUTURE':
       return violated(
         best.code,
@@ -862,10 +880,22 @@ function signerVariables(view: SignerView): Record<string, string> {
 }
 
 function describeAttestation(name: string, att: AttestationFacts): string {
-  return `the ${name} attestation (by ${describeSigner({ facts: att.signer })}, ${formatInstant(att.issuedAt)})`;
+  return `the ${name} attestation (by ${describeSigner({ facts: att.signer })}, ${dated(att)})`;
 }
 
-function ageNote(ageSeconds: number): string {
+/** What CEL sees as `issuedAt` for an undated attestation: the epoch, so freshness checks fail. */
+const UNDATED = new Date(0);
+
+function issuedTime(att: AttestationFacts): number {
+  return att.issuedAt?.getTime() ?? 0;
+}
+
+function dated(att: AttestationFacts): string {
+  return att.issuedAt === undefined ? 'undated' : formatInstant(att.issuedAt);
+}
+
+function ageNote(ageSeconds: number | undefined): string {
+  if (ageSeconds === undefined) return ' (undated)';
   return ageSeconds >= 0 ? ` (${formatDuration(ageSeconds)} old)` : '';
 }
 

@@ -63,10 +63,11 @@ export interface AttestationFacts {
   readonly trustRootSigner?: string;
   readonly predicate: JsonValue;
   /**
-   * When the attestation was made, from verified evidence (transparency-log integration time or
-   * a signed timestamp), not from the predicate's own claims.
+   * When the attestation was made, from verified evidence: the transparency-log integration time,
+   * or the time its trusted signer signed into the predicate (`factsFromEvidence`). Absent when
+   * nothing verified dates it: such an attestation never meets a maximum age.
    */
-  readonly issuedAt: Date;
+  readonly issuedAt?: Date;
 }
 
 /**

@@ -5,6 +5,7 @@ export { compileCondition, runCondition, CONDITION_VARIABLES } from './cel.js';
 export { parsePolicyDocument, parseFacts } from './schema.js';
 export { parsePolicyFile, assemblePolicySet, loadPolicySet } from './set.js';
 export { factsFromJSON, factsFromBytes } from './facts-input.js';
+export { factsFromEvidence } from './facts-builder.js';
 export { runPolicyTests } from './testing.js';
 export { preparePredicate } from './predicate.js';
 export { describeIssue } from './issues.js';
@@ -51,6 +52,7 @@ export type {
   ConditionProblem,
   ConditionResult,
 } from './cel.js';
+export type { GateContext, VerifiedEvidence } from './facts-builder.js';
 export type { PolicyDocument, PolicyTestCase } from './schema.js';
 export type { PolicySet, PolicySourceText } from './set.js';
 export type { PolicyTestResult } from './testing.js';

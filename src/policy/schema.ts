@@ -552,7 +552,7 @@ const attestationFacts = z.strictObject({
   digest,
   signer: signerFacts,
   trustRootSigner: z.optional(factString),
-  issuedAt: instant,
+  issuedAt: z.optional(instant),
   predicate: z.unknown().superRefine((v, ctx) => {
     const prepared = preparePredicate(v as JsonValue);
     if (!prepared.ok) ctx.addIssue({ code: 'custom', message: prepared.problem });
@@ -617,7 +617,7 @@ function toFacts(v: z.output<typeof factsSchema>): ArtifactFacts {
       digest: a.digest,
       signer: stripUndefined(a.signer),
       ...(a.trustRootSigner === undefined ? {} : { trustRootSigner: a.trustRootSigner }),
-      issuedAt: a.issuedAt,
+      ...(a.issuedAt === undefined ? {} : { issuedAt: a.issuedAt }),
       predicate: a.predicate as JsonValue,
     })),
     transformation:

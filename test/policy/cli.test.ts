@@ -276,7 +276,7 @@ spec:
       '--json',
     );
     assert.equal(tag.code, 1);
-    // Lineage is not established by a signature alone (attestations come with issue 4).
+    // Lineage is not established by a signature alone: no provenance or transformation attested.
     const prod = await cairn(
       'policy',
       'eval',
