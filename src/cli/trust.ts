@@ -1,6 +1,8 @@
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync, realpathSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { UsageError, VerificationError } from '../errors/index.js';
+import { hashBytes } from '../digest/index.js';
+import { InfraError, UsageError, ValidationError, VerificationError } from '../errors/index.js';
 import {
   PKCS11_MODULE_ENV,
   TRUST_ROOT_MAX_BYTES,
@@ -15,10 +17,13 @@ import {
   pkcs11Signer,
   parseCertificates,
   readPkcs11Pin,
+  requireDistinctSigners,
   revokeSigner,
   rotateRootKeys,
   rotateSigner,
   signTrustRoot,
+  trustRootCheckpoint,
+  trustRootCheckpointFromJSON,
   trustedKeyForHint,
   verifyAgainstTrustRoot,
   verifyTrustRoot,
@@ -27,6 +32,7 @@ import {
   type Signer,
   type TrustChange,
   type TrustRoot,
+  type TrustRootCheckpoint,
   type TrustRootDocument,
   type TrustedSignatureFacts,
 } from '../keys/index.js';
@@ -40,7 +46,7 @@ import {
   writeFileAtomic,
   type ModelVerification,
 } from '../model/index.js';
-import type { VerificationTrust } from '../verify/index.js';
+import type { BundleClaims, VerificationTrust } from '../verify/index.js';
 import {
   PASSPHRASE_ENV,
   collect,
@@ -232,6 +238,7 @@ export interface AddSignerFlags extends RootKeyFlags {
   readonly publicKey?: string;
   readonly certificateSubject?: string;
   readonly certificateIssuer?: string;
+  readonly certificateRoot?: string[];
   readonly identity?: string;
   readonly identityProvider?: string;
   readonly repository?: string[];
@@ -261,11 +268,19 @@ function identityFrom(io: Io, flags: AddSignerFlags): NewSigner['identity'] {
     if (flags.certificateSubject === undefined || flags.certificateIssuer === undefined) {
       throw new UsageError('USAGE', '--certificate-subject and --certificate-issuer go together');
     }
+    // Stored as PEM, one certificate per entry, so the trust root alone anchors the chain.
+    const roots = (flags.certificateRoot ?? []).flatMap((p) =>
+      parseCertificates(readSmallFile(resolve(io.cwd, p), MAX_CERT_BYTES, 'Certificate file')),
+    );
     return {
       kind: 'certificate',
       subject: flags.certificateSubject,
       issuer: flags.certificateIssuer,
+      ...(roots.length === 0 ? {} : { roots: roots.map((c) => c.toString()) }),
     };
+  }
+  if (flags.certificateRoot !== undefined) {
+    throw new UsageError('USAGE', '--certificate-root goes with --certificate-subject');
   }
   if (flags.identity === undefined || flags.identityProvider === undefined) {
     throw new UsageError('USAGE', '--identity and --identity-provider go together');
@@ -460,7 +475,12 @@ export interface TrustRootVerifyFlags {
   readonly trustRoot: string;
   readonly repository?: string;
   readonly environment?: string;
-  readonly signature?: string;
+  /** One or more bundles (repeatable `--signature`); default the model's own. */
+  readonly signature?: readonly string[];
+  /** Distinct trust root signers required (default 1). */
+  readonly threshold?: string;
+  /** Directory remembering the highest trust root version seen (rollback protection). */
+  readonly trustRootState?: string;
   readonly certificateChain?: string[];
   readonly ignorePaths?: string[];
   readonly ignoreGitPaths: boolean;
@@ -469,53 +489,203 @@ export interface TrustRootVerifyFlags {
   readonly json?: boolean;
 }
 
+/** One bundle's outcome in a threshold verification. */
+export type SignatureOutcome =
+  | { readonly signature: string; readonly ok: true; readonly signerId: string }
+  | {
+      readonly signature: string;
+      readonly ok: false;
+      readonly code: string;
+      readonly message: string;
+    };
+
 export interface TrustRootVerification extends ModelVerification {
-  readonly trustRoot: { readonly version: number; readonly signer: TrustedSignatureFacts };
+  readonly trustRoot: {
+    readonly version: number;
+    /** The signer of the first bundle that verified. */
+    readonly signer: TrustedSignatureFacts;
+    /** Every signer that matched, one entry per verified bundle. */
+    readonly signers: readonly TrustedSignatureFacts[];
+    readonly threshold: number;
+    /** The distinct principals counted toward the threshold. */
+    readonly counted: readonly string[];
+    readonly signatures: readonly SignatureOutcome[];
+    /** The checkpoint file that remembers the highest version seen. */
+    readonly checkpoint: string;
+  };
 }
 
 /**
- * Verifies a model against a trust root instead of a single key: the bundle's key (or identity)
- * must be a listed signer; the signature and model are verified with that signer's material;
- * then revocation, validity window and scope (repository, environment, predicate type) are
- * checked. Certificate-mode bundles also need the CA roots (--certificate-chain).
+ * Where checkpoints live: --trust-root-state, else CAIRN_STATE_DIR, else $XDG_STATE_HOME/cairn,
+ * else ~/.local/state/cairn. With none of them there is nowhere to remember versions, and
+ * verification stops rather than silently losing rollback protection.
  */
-export async function verifyModelWithTrustRoot(
+function stateDirectory(io: Io, flag: string | undefined): string {
+  const env = (name: string) => {
+    const v = io.env[name];
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const xdg = env('XDG_STATE_HOME');
+  const home = env('HOME');
+  const dir =
+    flag ??
+    env('CAIRN_STATE_DIR') ??
+    (xdg === undefined ? undefined : join(xdg, 'cairn')) ??
+    (home === undefined ? undefined : join(home, '.local', 'state', 'cairn'));
+  if (dir === undefined) {
+    throw new InfraError(
+      'TRUST_ROOT_STATE_UNAVAILABLE',
+      'No directory to remember trust root versions in (no --trust-root-state, CAIRN_STATE_DIR, XDG_STATE_HOME or HOME)',
+    );
+  }
+  return resolve(io.cwd, dir);
+}
+
+/** One checkpoint file per trust root location (its real path). */
+function checkpointPath(stateDir: string, location: string): string {
+  return join(
+    stateDir,
+    'trust-roots',
+    `${hashBytes('sha256', Buffer.from(location)).toString('hex')}.json`,
+  );
+}
+
+function readCheckpoint(path: string): TrustRootCheckpoint | undefined {
+  if (!existsSync(path)) return undefined;
+  let bytes: Buffer;
+  try {
+    bytes = readSmallFile(path, 64 * 1024, 'Trust root checkpoint');
+  } catch (err) {
+    throw new InfraError('TRUST_ROOT_STATE_UNAVAILABLE', `Cannot read ${path}`, {
+      cause: err,
+      details: { path },
+    });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new ValidationError('TRUST_ROOT_STATE_INVALID', `${path} is not JSON`, {
+      details: { path },
+    });
+  }
+  return trustRootCheckpointFromJSON(value);
+}
+
+function writeCheckpoint(path: string, checkpoint: TrustRootCheckpoint): void {
+  try {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    // Another verifier may have recorded a newer version meanwhile: never lower it.
+    const current = readCheckpoint(path);
+    if (current !== undefined && current.version >= checkpoint.version) return;
+    writeFileAtomic(path, Buffer.from(`${JSON.stringify(checkpoint, null, 2)}\n`), {
+      overwrite: true,
+      mode: 0o600,
+    });
+  } catch (err) {
+    if (err instanceof ValidationError) throw err;
+    throw new InfraError('TRUST_ROOT_STATE_UNAVAILABLE', `Cannot write ${path}`, {
+      cause: err,
+      details: { path },
+    });
+  }
+}
+
+/**
+ * Loads the trust root for verification with rollback protection: it must not be older than the
+ * version remembered for its location, a newer one must be signed by the remembered root keys'
+ * threshold, and the accepted version is remembered (atomically) before anything else happens.
+ */
+export function loadTrustRootWithCheckpoint(
   io: Io,
-  model: string,
-  flags: TrustRootVerifyFlags,
-  at: Date = new Date(),
-): Promise<TrustRootVerification> {
-  const root = loadTrustRoot(io, flags.trustRoot);
-  const modelPath = resolve(io.cwd, model);
-  const signaturePath =
-    flags.signature === undefined
-      ? defaultSignaturePath(modelPath)
-      : resolve(io.cwd, flags.signature);
-  const claims = inspectSignature(signaturePath);
-  let trust: VerificationTrust;
+  path: string,
+  stateFlag: string | undefined,
+): { root: TrustRoot; checkpoint: string } {
+  const file = resolve(io.cwd, path);
+  const bytes = readSmallFile(file, TRUST_ROOT_MAX_BYTES, 'Trust root');
+  const location = realpathSync(file);
+  const at = checkpointPath(stateDirectory(io, stateFlag), location);
+  const checkpoint = readCheckpoint(at);
+  let root: TrustRoot;
+  try {
+    root = verifyTrustRoot(bytes, checkpoint === undefined ? {} : { checkpoint });
+  } catch (err) {
+    if (err instanceof VerificationError && checkpoint !== undefined) {
+      throw new VerificationError(err.code, err.message, {
+        cause: err,
+        hint: `${err.hint} Highest version accepted from ${location}: v${checkpoint.version} (remembered in ${at}).`,
+        details: { ...(err.details ?? {}), checkpoint: at },
+      });
+    }
+    throw err;
+  }
+  if (checkpoint === undefined || root.document.version > checkpoint.version) {
+    writeCheckpoint(at, trustRootCheckpoint(root, location, new Date()));
+  }
+  return { root, checkpoint: at };
+}
+
+/** The verification trust for one bundle, taken from the trust root entry it claims. */
+function trustForBundle(
+  io: Io,
+  root: TrustRoot,
+  claims: BundleClaims,
+  certificateChain: readonly string[] | undefined,
+): VerificationTrust[] {
   switch (claims.signer.kind) {
     case 'key':
-      trust = { kind: 'key', publicKey: trustedKeyForHint(root, claims.signer.hint) };
-      break;
+      return [{ kind: 'key', publicKey: trustedKeyForHint(root, claims.signer.hint) }];
     case 'certificate': {
-      if (flags.certificateChain === undefined) {
-        throw new UsageError(
-          'USAGE',
-          'A certificate-mode signature needs --certificate-chain (the CA roots) with --trust-root',
+      const { subject, issuer } = claims.signer;
+      const entry = root.document.signers.find(
+        (s) =>
+          s.identity.kind === 'certificate' &&
+          s.identity.subject === subject &&
+          s.identity.issuer === issuer,
+      );
+      if (entry === undefined || entry.identity.kind !== 'certificate') {
+        throw new VerificationError(
+          'SIGNER_UNTRUSTED',
+          'The certificate subject and issuer are not in the trust root',
+          { details: { subject, issuer, trustRootVersion: root.document.version } },
         );
       }
-      const roots = flags.certificateChain.flatMap((p) =>
+      // The trust root's own CA roots when it names them; else the verifier's.
+      const pems = entry.identity.roots;
+      if (pems !== undefined) {
+        return [
+          {
+            kind: 'certificate',
+            trustedRoots: pems.flatMap((p) => parseCertificates(Buffer.from(p))),
+          },
+        ];
+      }
+      if (certificateChain === undefined) {
+        throw new UsageError(
+          'USAGE',
+          `Signer "${entry.id}" names no CA roots in the trust root: give them with --certificate-chain`,
+        );
+      }
+      const roots = certificateChain.flatMap((p) =>
         parseCertificates(readSmallFile(resolve(io.cwd, p), MAX_CERT_BYTES, 'Certificate file')),
       );
-      trust = { kind: 'certificate', trustedRoots: roots };
-      break;
+      return [{ kind: 'certificate', trustedRoots: roots }];
     }
     case 'keyless': {
       const san = claims.signer.subjectAlternativeName;
-      const entry = root.document.signers.find(
-        (s) => s.identity.kind === 'keyless' && s.identity.identity === san,
-      );
-      if (entry === undefined || entry.identity.kind !== 'keyless') {
+      // One SAN may be listed with several OIDC issuers; the bundle says which one verifies.
+      const trusts: VerificationTrust[] = [];
+      for (const s of root.document.signers) {
+        if (s.identity.kind === 'keyless' && s.identity.identity === san) {
+          trusts.push({
+            kind: 'keyless',
+            identity: s.identity.identity,
+            issuer: s.identity.issuer,
+            trustedRoot: loadEmbeddedSigstoreTrustedRoot().trustedRoot,
+          });
+        }
+      }
+      if (trusts.length === 0) {
         throw new VerificationError(
           'SIGNER_UNTRUSTED',
           'The keyless identity is not in the trust root',
@@ -524,29 +694,125 @@ export async function verifyModelWithTrustRoot(
           },
         );
       }
-      trust = {
-        kind: 'keyless',
-        identity: entry.identity.identity,
-        issuer: entry.identity.issuer,
-        trustedRoot: loadEmbeddedSigstoreTrustedRoot().trustedRoot,
-      };
-      break;
+      return trusts;
     }
   }
-  const result = await verifyModel(modelPath, {
-    trust,
-    signaturePath,
+}
+
+interface ModelTarget {
+  readonly modelPath: string;
+  readonly ignorePaths: readonly string[];
+}
+
+/** Verifies one bundle against the model and the trust root; the facts or the refusal. */
+async function verifyOneSignature(
+  io: Io,
+  root: TrustRoot,
+  target: ModelTarget,
+  signaturePath: string,
+  flags: TrustRootVerifyFlags,
+  at: Date,
+): Promise<{ result: ModelVerification; signer: TrustedSignatureFacts }> {
+  const trusts = trustForBundle(io, root, inspectSignature(signaturePath), flags.certificateChain);
+  let lastError: unknown;
+  for (const trust of trusts) {
+    let result: ModelVerification;
+    try {
+      result = await verifyModel(target.modelPath, {
+        trust,
+        signaturePath,
+        ignorePaths: target.ignorePaths,
+        ignoreGitPaths: flags.ignoreGitPaths,
+        allowSymlinks: flags.allowSymlinks ?? false,
+        ignoreUnsignedFiles: flags.ignoreUnsignedFiles ?? false,
+      });
+    } catch (err) {
+      lastError = err;
+      continue;
+    }
+    const signer = verifyAgainstTrustRoot(result, root, {
+      ...(flags.repository === undefined ? {} : { repository: flags.repository }),
+      ...(flags.environment === undefined ? {} : { environment: flags.environment }),
+      at,
+    });
+    return { result, signer };
+  }
+  throw lastError;
+}
+
+/**
+ * Verifies a model against a trust root instead of a single key: each bundle's key (or identity)
+ * must be a listed signer; the signature and model are verified with that signer's material;
+ * then revocation, validity window and scope (repository, environment, predicate type) are
+ * checked. With several bundles or `--threshold N`, at least N distinct trust root signers must
+ * verify (a signer's several signatures, or a rotated key and its successor, count once); each
+ * bundle's outcome is reported. Rollback protection: see `loadTrustRootWithCheckpoint`.
+ */
+export async function verifyModelWithTrustRoot(
+  io: Io,
+  model: string,
+  flags: TrustRootVerifyFlags,
+  at: Date = new Date(),
+): Promise<TrustRootVerification> {
+  const threshold =
+    flags.threshold === undefined ? 1 : parsePositiveInt(flags.threshold, '--threshold');
+  const { root, checkpoint } = loadTrustRootWithCheckpoint(
+    io,
+    flags.trustRoot,
+    flags.trustRootState,
+  );
+  const modelPath = resolve(io.cwd, model);
+  const target: ModelTarget = {
+    modelPath,
     ignorePaths: modelRelativeIgnorePaths(io, model, flags.ignorePaths ?? []),
-    ignoreGitPaths: flags.ignoreGitPaths,
-    allowSymlinks: flags.allowSymlinks ?? false,
-    ignoreUnsignedFiles: flags.ignoreUnsignedFiles ?? false,
-  });
-  const signer = verifyAgainstTrustRoot(result, root, {
-    ...(flags.repository === undefined ? {} : { repository: flags.repository }),
-    ...(flags.environment === undefined ? {} : { environment: flags.environment }),
-    at,
-  });
-  return { ...result, trustRoot: { version: root.document.version, signer } };
+  };
+  const given = flags.signature ?? [];
+  const paths = [
+    ...new Set(
+      given.length === 0 ? [defaultSignaturePath(modelPath)] : given.map((p) => resolve(io.cwd, p)),
+    ),
+  ];
+  const single = paths.length === 1 && threshold === 1;
+  const verified: { result: ModelVerification; signer: TrustedSignatureFacts }[] = [];
+  const outcomes: SignatureOutcome[] = [];
+  for (const path of paths) {
+    try {
+      const one = await verifyOneSignature(io, root, target, path, flags, at);
+      verified.push(one);
+      outcomes.push({ signature: path, ok: true, signerId: one.signer.signerId });
+    } catch (err) {
+      // A changed model fails every bundle alike, and bad input is not a refusal by a signer:
+      // both stop here. A bundle its signer cannot vouch for just does not count.
+      if (single || !(err instanceof VerificationError) || err.code === 'MODEL_MISMATCH') throw err;
+      outcomes.push({ signature: path, ok: false, code: err.code, message: err.message });
+    }
+  }
+  const signers = verified.map((v) => v.signer);
+  let counted: readonly string[];
+  try {
+    counted = requireDistinctSigners(signers, threshold).counted;
+  } catch (err) {
+    if (err instanceof VerificationError) {
+      throw new VerificationError(err.code, err.message, {
+        cause: err,
+        details: { ...(err.details ?? {}), signatures: outcomes },
+      });
+    }
+    throw err;
+  }
+  const first = verified[0]!;
+  return {
+    ...first.result,
+    trustRoot: {
+      version: root.document.version,
+      signer: first.signer,
+      signers,
+      threshold,
+      counted,
+      signatures: outcomes,
+      checkpoint,
+    },
+  };
 }
 
 /** `cairn verify MODEL --trust-root ROOT`: verification plus printing, as verifyCommand does. */
@@ -560,17 +826,25 @@ export async function trustRootVerifyCommand(
     printJson(io, { ok: true, ...result });
     return 0;
   }
+  const tr = result.trustRoot;
   for (const w of result.warnings) note(io, `warning: ${w}`);
+  for (const o of tr.signatures) {
+    if (!o.ok) note(io, `warning: ${o.signature} does not count: ${o.code}: ${o.message}`);
+  }
   say(io, 'Verification succeeded');
   say(io, `  digest:    ${result.digest}`);
-  say(
-    io,
-    `  signer:    ${result.trustRoot.signer.signerId} (trust root v${result.trustRoot.version})`,
-  );
-  say(
-    io,
-    `  checked:   ${result.trustRoot.signer.checked.join(', ')} at ${result.trustRoot.signer.signingTime} (${result.trustRoot.signer.signingTimeSource})`,
-  );
+  for (const s of tr.signers) {
+    say(
+      io,
+      `  signer:    ${s.signerId}${s.principal === s.signerId ? '' : ` (rotation of ${s.principal})`} (trust root v${tr.version}); checked ${s.checked.join(', ')} at ${s.signingTime} (${s.signingTimeSource})`,
+    );
+  }
+  if (tr.signatures.length > 1 || tr.threshold > 1) {
+    say(
+      io,
+      `  threshold: ${tr.counted.length} distinct signer(s) of ${tr.threshold} required: ${tr.counted.join(', ')}`,
+    );
+  }
   say(
     io,
     `  resources: ${result.resourcesChecked} checked (${result.serialization.method}/${result.serialization.hashType})`,
@@ -633,6 +907,11 @@ export function registerTrustCommands(
       .option('--public-key <pem>', 'the signer public key (SPKI PEM)')
       .option('--certificate-subject <dn>', 'certificate identity: exact subject')
       .option('--certificate-issuer <dn>', 'certificate identity: exact issuer')
+      .option(
+        '--certificate-root <pem>',
+        'certificate identity: CA root certificates its chain must lead to (repeatable)',
+        collect,
+      )
       .option('--identity <san>', 'keyless identity: exact SAN (email or URI)')
       .option('--identity-provider <url>', 'keyless identity: exact OIDC issuer')
       .option(

@@ -219,6 +219,10 @@ export const ERROR_CATALOG = {
     'The trust root does not have the structure Cairn requires.',
     'Every bad field is listed; unknown fields, duplicate keys or identities and bad dates are refused.',
   ),
+  TRUST_ROOT_STATE_INVALID: invalid(
+    'The remembered trust root checkpoint (highest version seen) is not valid.',
+    'Every bad field is listed. It may have been tampered with: check it, or remove it and re-pin the trust root out of band.',
+  ),
   // ── policies and facts (exit 2: the input cannot be used as written) ─────────────────
   POLICY_INVALID: invalid(
     'A policy document (policy, exception, break-glass grant or test) is not valid.',
@@ -342,6 +346,10 @@ export const ERROR_CATALOG = {
     'A file downloaded from the registry does not hash to the digest the artifact lists, or the artifact is not the digest asked for.',
     'Nothing was written to the output directory; the server or the path to it may be tampering. Report it and pull again.',
   ),
+  ARTIFACT_UNSIGNED: denied(
+    'The artifact has no signature stored with it, so it cannot be verified.',
+    'Sign the model (`cairn sign`) and push it again with its model.sig; unsigned artifacts are never pulled.',
+  ),
   AUDIT_CHAIN_BROKEN: denied(
     'The audit trail hash chain does not verify: a record was edited, deleted or reordered.',
     'The first broken record is named in the details; treat the trail after it as untrustworthy and investigate.',
@@ -394,6 +402,10 @@ export const ERROR_CATALOG = {
   TRUST_ROOT_UNAVAILABLE: infra(
     'The trust material needed for this verification is not available offline.',
     'Keyless verification needs the Sigstore trusted root; see docs/errors.md for what works offline.',
+  ),
+  TRUST_ROOT_STATE_UNAVAILABLE: infra(
+    'The trust root checkpoint (highest version seen) cannot be located, read or written.',
+    'Give a writable directory with --trust-root-state or CAIRN_STATE_DIR (default $XDG_STATE_HOME/cairn or ~/.local/state/cairn).',
   ),
   PKCS11_MODULE_UNAVAILABLE: infra(
     'The PKCS#11 module could not be loaded or initialised.',

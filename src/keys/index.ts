@@ -63,6 +63,9 @@ export {
   trustRootDocumentFromJSON,
   readTrustRootUnverified,
   verifyTrustRoot,
+  TRUST_ROOT_CHECKPOINT_MEDIA_TYPE,
+  trustRootCheckpointFromJSON,
+  trustRootCheckpoint,
   signTrustRoot,
   keyEntry,
   initialTrustRoot,
@@ -91,4 +94,6 @@ export type {
   VerifiedSignerEvidence,
   TrustRootCheckOptions,
   TrustedSignatureFacts,
+  TrustRootCheckpoint,
+  DistinctSigners,
 } from './trust-root.js';

@@ -7,8 +7,10 @@ import {
   pae,
   readJsonBytes,
 } from '../envelope/index.js';
+import { constantTimeEqual, hashBytes } from '../digest/index.js';
 import { UsageError, ValidationError, VerificationError } from '../errors/index.js';
 import { supportedKeyType, verifySignature } from './algorithms.js';
+import { parseCertificates } from './certificates.js';
 import { publicKeyDer, publicKeyHint } from './key-material.js';
 import type { KeyType, Signer } from './types.js';
 
@@ -21,7 +23,10 @@ import type { KeyType, Signer } from './types.js';
  * - a new version must be higher than the trusted one and be signed by a threshold of the
  *   previous version's root keys AND of its own;
  * - unknown fields anywhere in the document or envelope are refused, every bad path reported;
- * - a key or identity may appear in one signer entry only (no overlapping grants to resolve).
+ * - a key or identity may appear in one signer entry only (no overlapping grants to resolve);
+ * - thresholds over model signatures count distinct signers, a rotated key and its successor
+ *   (`replaces`) being one signer;
+ * - a verifier that remembers the last trust root it accepted (a checkpoint) refuses older ones.
  */
 
 export const TRUST_ROOT_PAYLOAD_TYPE = 'application/vnd.cairn.trust-root.v1+json';
@@ -31,6 +36,7 @@ const MAX_SIGNERS = 10_000;
 const MAX_ROOT_KEYS = 64;
 const MAX_SIGNATURES = 64;
 const MAX_PATTERNS = 256;
+const MAX_CA_ROOTS = 16;
 
 // ── document schema ─────────────────────────────────────────────────────────────────────
 
@@ -59,12 +65,25 @@ const glob = z
   .regex(/^[A-Za-z0-9._*/-]+$/, 'may only hold A-Z a-z 0-9 . _ - / and * wildcards')
   .refine((s) => !/\*{3,}/.test(s), 'has more than two * in a row');
 const text = z.string().min(1).max(1024);
+const certificatePem = z
+  .string()
+  .max(16 * 1024)
+  .regex(
+    /^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n?$/,
+    'must be one PEM certificate',
+  );
 
 const rootKeySchema = z.strictObject({ keyid, publicKey: pem });
 
 const identitySchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('key'), keyid, publicKey: pem }),
-  z.strictObject({ kind: z.literal('certificate'), subject: text, issuer: text }),
+  z.strictObject({
+    kind: z.literal('certificate'),
+    subject: text,
+    issuer: text,
+    /** CA roots the certificate chain must lead to; else the verifier supplies them. */
+    roots: z.optional(z.array(certificatePem).min(1).max(MAX_CA_ROOTS)),
+  }),
   z.strictObject({ kind: z.literal('keyless'), identity: text, issuer: text }),
 ]);
 
@@ -88,6 +107,8 @@ const signerSchema = z.strictObject({
   notAfter: z.optional(time),
   status: z.enum(['active', 'revoked']),
   revocation: z.optional(revocationSchema),
+  /** The signer this one took over from (`cairn trust rotate`): both count as one signer. */
+  replaces: z.optional(id),
 });
 
 const documentSchema = z.strictObject({
@@ -219,6 +240,14 @@ export function trustRootDocumentFromJSON(input: unknown): TrustRootDocument {
         break;
       }
       case 'certificate':
+        (s.identity.roots ?? []).forEach((r, j) => {
+          if (!certificateParses(r)) {
+            issues.push({
+              path: `${at}.identity.roots[${j}]`,
+              message: 'is not a parsable certificate',
+            });
+          }
+        });
         identityKey = `certificate:${JSON.stringify([s.identity.subject, s.identity.issuer])}`;
         break;
       case 'keyless':
@@ -234,6 +263,15 @@ export function trustRootDocumentFromJSON(input: unknown): TrustRootDocument {
         message: `the same key or identity is already granted by signers[${firstIdentity}]`,
       });
     } else identities.set(identityKey, i);
+    for (const list of ['repositories', 'environments', 'predicateTypes'] as const) {
+      const seen = new Set<string>();
+      s.scopes[list].forEach((p, j) => {
+        if (seen.has(p)) {
+          issues.push({ path: `${at}.scopes.${list}[${j}]`, message: `repeats "${p}"` });
+        }
+        seen.add(p);
+      });
+    }
     if (s.notAfter !== undefined && Date.parse(s.notAfter) <= Date.parse(s.notBefore)) {
       issues.push({ path: `${at}.notAfter`, message: 'must be after notBefore' });
     }
@@ -250,8 +288,41 @@ export function trustRootDocumentFromJSON(input: unknown): TrustRootDocument {
       });
     }
   });
+  doc.signers.forEach((s, i) => {
+    if (s.replaces === undefined) return;
+    if (!ids.has(s.replaces) || s.replaces === s.id) {
+      issues.push({
+        path: `signers[${i}].replaces`,
+        message: `names no other signer ("${s.replaces}")`,
+      });
+    } else if (principalOf(doc, s.id) === undefined) {
+      issues.push({ path: `signers[${i}].replaces`, message: 'forms a cycle' });
+    }
+  });
   if (issues.length > 0) throw invalidRoot(issues);
   return doc;
+}
+
+function certificateParses(pemText: string): boolean {
+  try {
+    return parseCertificates(Buffer.from(pemText)).length === 1;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The first signer of `id`'s rotation line (following `replaces`), which is what a threshold
+ * counts: a rotated key and its successor are one signer. Undefined for a cycle or unknown id.
+ */
+function principalOf(doc: TrustRootDocument, id: string): string | undefined {
+  const byId = new Map(doc.signers.map((s) => [s.id, s]));
+  let current = byId.get(id);
+  for (let steps = 0; current !== undefined && steps <= doc.signers.length; steps++) {
+    if (current.replaces === undefined) return current.id;
+    current = byId.get(current.replaces);
+  }
+  return undefined;
 }
 
 // ── envelope ────────────────────────────────────────────────────────────────────────────
@@ -324,13 +395,71 @@ export interface VerifyTrustRootOptions {
    * signed by a threshold of this one's root keys as well as its own.
    */
   readonly previous?: TrustRoot;
+  /**
+   * What the verifier remembers of the last trust root it accepted (`trustRootCheckpoint`). An
+   * older version is refused; the same version must be the same document; a newer one must be
+   * signed by a threshold of the remembered version's root keys as well as its own.
+   */
+  readonly checkpoint?: TrustRootCheckpoint;
+}
+
+export const TRUST_ROOT_CHECKPOINT_MEDIA_TYPE =
+  'application/vnd.cairn.trust-root-checkpoint.v1+json';
+
+const checkpointSchema = z.strictObject({
+  mediaType: z.literal(TRUST_ROOT_CHECKPOINT_MEDIA_TYPE),
+  /** Where the trust root was read from (the file's absolute path): one checkpoint per place. */
+  location: z.string().min(1).max(4096),
+  version: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  payloadSha256: keyid,
+  root: z.strictObject({
+    threshold: z.number().int().min(1).max(MAX_ROOT_KEYS),
+    keys: z.array(rootKeySchema).min(1).max(MAX_ROOT_KEYS),
+  }),
+  recordedAt: time,
+});
+
+/** The highest trust root version a verifier has accepted from one location, and its root keys. */
+export type TrustRootCheckpoint = z.output<typeof checkpointSchema>;
+
+/** Validates a stored checkpoint (untrusted bytes on disk): strict, every bad path listed. */
+export function trustRootCheckpointFromJSON(input: unknown): TrustRootCheckpoint {
+  const parsed = checkpointSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new ValidationError(
+      'TRUST_ROOT_STATE_INVALID',
+      'The trust root checkpoint is not valid',
+      {
+        details: {
+          issues: parsed.error.issues.map((i) => ({ path: pathOf(i.path), message: i.message })),
+        },
+      },
+    );
+  }
+  return parsed.data;
+}
+
+/** The checkpoint to remember after accepting `root` from `location`. */
+export function trustRootCheckpoint(
+  root: TrustRoot,
+  location: string,
+  at: Date,
+): TrustRootCheckpoint {
+  return {
+    mediaType: TRUST_ROOT_CHECKPOINT_MEDIA_TYPE,
+    location,
+    version: root.document.version,
+    payloadSha256: hashBytes('sha256', root.payload).toString('hex'),
+    root: root.document.root,
+    recordedAt: isoTime(at),
+  };
 }
 
 /**
  * Verifies a trust root file: structure, then a threshold of distinct root keys of its own
- * (TRUST_ROOT_SIGNATURE_INVALID), then, against a previous version, rollback
- * (TRUST_ROOT_ROLLBACK) and the previous threshold. A version-1 root is trusted on first use:
- * pin it out of band (docs/trust.md).
+ * (TRUST_ROOT_SIGNATURE_INVALID), then, against a previous version or a checkpoint, rollback
+ * (TRUST_ROOT_ROLLBACK) and the earlier version's threshold. A root with neither is trusted on
+ * first use: pin it out of band (docs/trust.md).
  */
 export function verifyTrustRoot(
   bytes: Uint8Array,
@@ -348,29 +477,67 @@ export function verifyTrustRoot(
   }
   const previous = options.previous;
   if (previous !== undefined) {
-    if (doc.version <= previous.document.version) {
+    checkSuccession(envelope, previous.document.version, previous.document.root, 'previous');
+  }
+  const checkpoint = options.checkpoint;
+  if (checkpoint !== undefined) {
+    const sameDocument = constantTimeEqual(
+      hashBytes('sha256', envelope.payload),
+      Buffer.from(checkpoint.payloadSha256, 'hex'),
+    );
+    if (doc.version === checkpoint.version && !sameDocument) {
       throw new VerificationError(
         'TRUST_ROOT_ROLLBACK',
-        `Trust root v${doc.version} is not newer than the trusted v${previous.document.version}`,
-        { details: { version: doc.version, trusted: previous.document.version } },
-      );
-    }
-    const old = distinctSigners(envelope, previous.document.root.keys);
-    if (old.length < previous.document.root.threshold) {
-      throw new VerificationError(
-        'TRUST_ROOT_SIGNATURE_INVALID',
-        `Trust root v${doc.version} is signed by ${old.length} of the previous version's root keys; ${previous.document.root.threshold} needed`,
+        `Trust root v${doc.version} differs from the v${checkpoint.version} accepted before at ${checkpoint.recordedAt}`,
         {
-          details: {
-            version: doc.version,
-            validPrevious: old.length,
-            thresholdPrevious: previous.document.root.threshold,
-          },
+          details: { version: doc.version, trusted: checkpoint.version, reason: 'same-version' },
+          hint: 'Two different documents carry one version: the root keys may be misused. Find out which one is genuine before trusting either.',
         },
       );
     }
+    if (doc.version !== checkpoint.version) {
+      checkSuccession(envelope, checkpoint.version, checkpoint.root, 'checkpoint');
+    }
   }
   return { document: doc, payload: envelope.payload, signedBy: own };
+}
+
+/** A newer version than `trustedVersion`, signed by a threshold of the trusted root keys too. */
+function checkSuccession(
+  envelope: ParsedEnvelope,
+  trustedVersion: number,
+  trustedRoot: TrustRootDocument['root'],
+  against: 'previous' | 'checkpoint',
+): void {
+  const version = envelope.document.version;
+  if (version <= trustedVersion) {
+    throw new VerificationError(
+      'TRUST_ROOT_ROLLBACK',
+      `Trust root v${version} is not newer than the trusted v${trustedVersion}`,
+      { details: { version, trusted: trustedVersion, against } },
+    );
+  }
+  const old = distinctSigners(envelope, trustedRoot.keys);
+  if (old.length < trustedRoot.threshold) {
+    throw new VerificationError(
+      'TRUST_ROOT_SIGNATURE_INVALID',
+      `Trust root v${version} is signed by ${old.length} of the root keys of the trusted v${trustedVersion}; ${trustedRoot.threshold} needed`,
+      {
+        details: {
+          version,
+          trustedVersion,
+          validPrevious: old.length,
+          thresholdPrevious: trustedRoot.threshold,
+          against,
+        },
+        ...(against === 'checkpoint' && version > trustedVersion + 1
+          ? {
+              hint: `Versions between v${trustedVersion} and v${version} were skipped and the root keys changed: check each step with \`cairn trust verify vN --previous vN-1\`, then remove the checkpoint to trust v${version}.`,
+            }
+          : {}),
+      },
+    );
+  }
 }
 
 /**
@@ -431,7 +598,13 @@ export interface NewSigner {
   readonly id: string;
   readonly identity:
     | { readonly kind: 'key'; readonly publicKey: KeyObject }
-    | { readonly kind: 'certificate'; readonly subject: string; readonly issuer: string }
+    | {
+        readonly kind: 'certificate';
+        readonly subject: string;
+        readonly issuer: string;
+        /** PEM CA roots the chain must lead to (else the verifier gives them). */
+        readonly roots?: readonly string[];
+      }
     | { readonly kind: 'keyless'; readonly identity: string; readonly issuer: string };
   readonly repositories: readonly string[];
   readonly environments: readonly string[];
@@ -443,10 +616,20 @@ export interface NewSigner {
 }
 
 function signerEntry(s: NewSigner, at: Date): TrustedSigner {
-  const identity: SignerIdentity =
-    s.identity.kind === 'key'
-      ? { kind: 'key', ...keyEntry(s.identity.publicKey) }
-      : { ...s.identity };
+  let identity: SignerIdentity;
+  switch (s.identity.kind) {
+    case 'key':
+      identity = { kind: 'key', ...keyEntry(s.identity.publicKey) };
+      break;
+    case 'certificate': {
+      const { roots, ...rest } = s.identity;
+      identity = { ...rest, ...(roots === undefined ? {} : { roots: [...roots] }) };
+      break;
+    }
+    case 'keyless':
+      identity = { ...s.identity };
+      break;
+  }
   return {
     id: s.id,
     identity,
@@ -533,15 +716,18 @@ export function rotateSigner(
   if (Date.parse(isoTime(oldNotAfter)) <= Date.parse(old.notBefore)) {
     throw new UsageError('TRUST_ROOT_CHANGE_INVALID', 'The old key would end before it started');
   }
-  const entry = signerEntry(
-    {
-      ...replacement,
-      repositories: replacement.repositories ?? old.scopes.repositories,
-      environments: replacement.environments ?? old.scopes.environments,
-      predicateTypes: replacement.predicateTypes ?? old.scopes.predicateTypes,
-    },
-    at,
-  );
+  const entry: TrustedSigner = {
+    ...signerEntry(
+      {
+        ...replacement,
+        repositories: replacement.repositories ?? old.scopes.repositories,
+        environments: replacement.environments ?? old.scopes.environments,
+        predicateTypes: replacement.predicateTypes ?? old.scopes.predicateTypes,
+      },
+      at,
+    ),
+    replaces: oldId,
+  };
   return nextVersion(doc, at, (signers) => {
     const current = signers[i]!;
     const end = isoTime(oldNotAfter);
@@ -626,7 +812,7 @@ function describeIdentity(identity: SignerIdentity): string {
     case 'key':
       return `key ${identity.keyid.slice(0, 16)}…`;
     case 'certificate':
-      return `certificate subject "${identity.subject}" issuer "${identity.issuer}"`;
+      return `certificate subject "${identity.subject}" issuer "${identity.issuer}"${identity.roots === undefined ? '' : ` under ${identity.roots.length} CA root(s)`}`;
     case 'keyless':
       return `identity "${identity.identity}" via ${identity.issuer}`;
   }
@@ -676,7 +862,7 @@ export function diffTrustRoots(
         out.push({
           sign: '+',
           subject: s.id,
-          text: `grant ${s.id} (${describeIdentity(s.identity)}): ${describeScopes(s.scopes)}, valid ${windowOf(s)}`,
+          text: `grant ${s.id} (${describeIdentity(s.identity)}): ${describeScopes(s.scopes)}, valid ${windowOf(s)}${s.replaces === undefined ? '' : `; takes over from ${s.replaces} (one signer for thresholds)`}`,
         });
       }
       continue;
@@ -746,6 +932,11 @@ export interface TrustRootCheckOptions {
 /** Which signer matched and what was checked. */
 export interface TrustedSignatureFacts {
   readonly signerId: string;
+  /**
+   * The first signer of `signerId`'s rotation line (`replaces`): what thresholds count, so a
+   * rotated key and its successor are one signer.
+   */
+  readonly principal: string;
   readonly identity: SignerIdentity;
   /** The signing time used for the window and revocation checks, and where it came from. */
   readonly signingTime: string;
@@ -881,6 +1072,7 @@ export function verifyAgainstTrustRoot(
   }
   return {
     signerId: entry.id,
+    principal: principalOf(root.document, entry.id) ?? entry.id,
     identity: entry.identity,
     signingTime: isoTime(signingTime),
     signingTimeSource: source,
@@ -888,21 +1080,31 @@ export function verifyAgainstTrustRoot(
   };
 }
 
+/** Which trust root signers a threshold counted. */
+export interface DistinctSigners {
+  /** Distinct principals (rotation lines), sorted: the number compared with the threshold. */
+  readonly counted: readonly string[];
+  /** Every signer id that matched, sorted. */
+  readonly signerIds: readonly string[];
+}
+
 /**
  * Thresholds over several verified signatures (e.g. a model signature plus co-signatures):
- * counts distinct trust root signers — one signer's many signatures count once.
+ * counts distinct trust root signers — one signer's many signatures count once, and so do a
+ * rotated key and its successor (same `principal`). THRESHOLD_NOT_MET names who did sign.
  */
 export function requireDistinctSigners(
   results: readonly TrustedSignatureFacts[],
   threshold: number,
-): readonly string[] {
-  const distinct = [...new Set(results.map((r) => r.signerId))].sort();
-  if (distinct.length < threshold) {
+): DistinctSigners {
+  const counted = [...new Set(results.map((r) => r.principal))].sort();
+  const signerIds = [...new Set(results.map((r) => r.signerId))].sort();
+  if (counted.length < threshold) {
     throw new VerificationError(
       'THRESHOLD_NOT_MET',
-      `${distinct.length} distinct trusted signer(s); ${threshold} required`,
-      { details: { signers: distinct, threshold } },
+      `${counted.length} distinct trusted signer(s); ${threshold} required`,
+      { details: { counted, signers: signerIds, threshold } },
     );
   }
-  return distinct;
+  return { counted, signerIds };
 }

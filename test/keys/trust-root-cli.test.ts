@@ -6,6 +6,7 @@ import {
   readFileSync,
   readdirSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,6 +30,8 @@ import {
 } from '../../src/keys/index.js';
 import { signModel } from '../../src/model/index.js';
 import { rejectsCode } from '../envelope/fixtures.js';
+import { runCli } from '../helpers.js';
+import { codeSigningPki } from './x509-builder.js';
 
 const PASSPHRASE = 'correct horse battery staple';
 
@@ -162,6 +165,7 @@ test('cairn trust: init, add-signer, verify a model, revoke, and the next verifi
     repository: 'team/llm',
     environment: 'prod-eu',
     ignoreGitPaths: true,
+    trustRootState: 'state',
   };
   const ok = await verifyModelWithTrustRoot(io(dir).io, model, flags);
   assert.equal(ok.trustRoot.signer.signerId, 'release');
@@ -263,7 +267,7 @@ test('cairn trust rotate: the new key takes over the scopes, the old one ends', 
   await signModel(model, {
     signer: fileSigner(loadPrivateKey(readFileSync(join(dir, 'release.pem'), 'utf8'), PASSPHRASE)),
   });
-  const flags = { trustRoot: 'root.json', ignoreGitPaths: true };
+  const flags = { trustRoot: 'root.json', ignoreGitPaths: true, trustRootState: 'state' };
   const before = await verifyModelWithTrustRoot(
     io(dir).io,
     model,
@@ -417,4 +421,262 @@ test('cairn trust: usage errors and unencrypted root keys', async (t) => {
   assert.equal(unknown.error?.code, 'TRUST_ROOT_CHANGE_INVALID');
   writeFileSync(join(dir, 'garbage.json'), '{"payloadType": 1');
   assert.equal((await trust(dir, ['show', 'garbage.json'])).error?.code, 'TRUST_ROOT_MALFORMED');
+});
+
+/** `cairn …` through the real main (commander wiring, exit codes), state kept in the workspace. */
+async function cairn(dir: string, args: string[], env: NodeJS.ProcessEnv = {}) {
+  return runCli(args, {
+    cwd: dir,
+    env: { CAIRN_KEY_PASSPHRASE: PASSPHRASE, CAIRN_STATE_DIR: join(dir, 'state'), ...env },
+  });
+}
+
+async function rootWithSigners(dir: string, ids: readonly [string, string][]): Promise<void> {
+  const init = ['trust', 'init', 'root.json', '--threshold', '1', '--root-key', 'root1.pem'];
+  assert.equal((await cairn(dir, init)).code, 0);
+  for (const [id, pub] of ids) {
+    const added = await cairn(dir, [
+      'trust',
+      'add-signer',
+      'root.json',
+      '--id',
+      id,
+      '--public-key',
+      pub,
+      '--repository',
+      '**',
+      '--environment',
+      '**',
+      '--not-before',
+      '2025-01-01T00:00:00Z',
+      '--root-key',
+      'root1.pem',
+    ]);
+    assert.equal(added.code, 0, added.stderr);
+  }
+}
+
+interface ThresholdJson {
+  trustRoot: {
+    signers: { signerId: string; principal: string }[];
+    counted: string[];
+    signatures: { ok: boolean; code?: string }[];
+  };
+}
+
+test('cairn verify --threshold: distinct trust root signers among several bundles', async (t) => {
+  const { dir, model } = workspace(t);
+  const extra = generateKeyPair('ecdsa-p256', PASSPHRASE);
+  writeFileSync(join(dir, 'alice2.pem'), extra.privateKeyPem);
+  writeFileSync(join(dir, 'alice2.pub'), extra.publicKeyPem);
+  await rootWithSigners(dir, [
+    ['alice', 'release.pub'],
+    ['bob', 'release2.pub'],
+  ]);
+  const sign = async (key: string, out: string) => {
+    const r = await cairn(dir, ['sign', model, '--private-key', key, '--signature', out]);
+    assert.equal(r.code, 0, r.stderr);
+  };
+  await sign('release.pem', 'a.sig');
+  await sign('release.pem', 'a-again.sig');
+  await sign('release2.pem', 'b.sig');
+  await sign('root2.pem', 'stranger.sig');
+  const verify = (sigs: string[], threshold = '2') =>
+    cairn(dir, [
+      'verify',
+      model,
+      '--trust-root',
+      'root.json',
+      ...sigs.flatMap((s) => ['--signature', s]),
+      '--threshold',
+      threshold,
+      '--json',
+    ]);
+  const code = (r: Awaited<ReturnType<typeof verify>>) =>
+    r.json<{ error: { code: string } }>().error.code;
+
+  const ok = await verify(['a.sig', 'b.sig', 'stranger.sig']);
+  assert.equal(ok.code, 0, ok.stdout);
+  const facts = ok.json<ThresholdJson>().trustRoot;
+  assert.deepEqual(
+    facts.signers.map((s) => s.signerId),
+    ['alice', 'bob'],
+  );
+  assert.deepEqual(facts.counted, ['alice', 'bob']);
+  assert.deepEqual(
+    facts.signatures.map((s) => s.code ?? 'ok'),
+    ['ok', 'ok', 'SIGNER_UNTRUSTED'],
+  );
+  const human = await cairn(dir, [
+    'verify',
+    model,
+    '--trust-root',
+    'root.json',
+    '--signature',
+    'a.sig',
+    '--signature',
+    'b.sig',
+    '--threshold',
+    '2',
+  ]);
+  assert.match(human.stdout, /signer: +alice/);
+  assert.match(human.stdout, /signer: +bob/);
+  assert.match(human.stdout, /threshold: 2 distinct signer\(s\) of 2 required: alice, bob/);
+
+  // The same key twice, or an untrusted key beside it: one signer.
+  const twice = await verify(['a.sig', 'a-again.sig', 'a.sig']);
+  assert.equal(twice.code, 1);
+  assert.equal(code(twice), 'THRESHOLD_NOT_MET');
+  assert.equal(code(await verify(['a.sig', 'stranger.sig'])), 'THRESHOLD_NOT_MET');
+  assert.equal(code(await verify(['b.sig'], '3')), 'THRESHOLD_NOT_MET');
+
+  // A rotated key and its successor are one signer for thresholds.
+  const rotated = await cairn(dir, [
+    'trust',
+    'rotate',
+    'root.json',
+    '--signer',
+    'alice',
+    '--new-id',
+    'alice-2',
+    '--public-key',
+    'alice2.pub',
+    '--old-not-after',
+    '2099-01-01T00:00:00Z',
+    '--root-key',
+    'root1.pem',
+  ]);
+  assert.equal(rotated.code, 0, rotated.stderr);
+  assert.match(rotated.stdout, /takes over from alice/);
+  await sign('alice2.pem', 'a2.sig');
+  const sameSigner = await verify(['a.sig', 'a2.sig']);
+  assert.equal(code(sameSigner), 'THRESHOLD_NOT_MET');
+  const ok2 = await verify(['a2.sig', 'b.sig']);
+  assert.deepEqual(ok2.json<ThresholdJson>().trustRoot.counted, ['alice', 'bob']);
+
+  // A changed model fails every bundle alike: that is the error, not the threshold.
+  writeFileSync(join(model, 'weights.bin'), 'changed');
+  assert.equal(code(await verify(['a.sig', 'b.sig'])), 'MODEL_MISMATCH');
+
+  // Several bundles or --threshold without --trust-root: usage.
+  const usage = await cairn(dir, [
+    'verify',
+    model,
+    '--public-key',
+    'release.pub',
+    '--threshold',
+    '2',
+  ]);
+  assert.equal(usage.code, 2);
+});
+
+test('cairn verify --trust-root remembers the highest version and refuses a rollback', async (t) => {
+  const { dir, model } = workspace(t);
+  await rootWithSigners(dir, [['release', 'release.pub']]);
+  assert.equal((await cairn(dir, ['sign', model, '--private-key', 'release.pem'])).code, 0);
+  const verify = (env: NodeJS.ProcessEnv = {}, extra: string[] = []) =>
+    cairn(dir, ['verify', model, '--trust-root', 'root.json', '--json', ...extra], env);
+  const errorOf = (r: Awaited<ReturnType<typeof verify>>) =>
+    r.json<{ error: { code: string; details: Record<string, unknown> } }>().error;
+
+  assert.equal((await verify()).code, 0);
+  const v2 = readFileSync(join(dir, 'root.json'));
+  const [file] = readdirSync(join(dir, 'state', 'trust-roots'));
+  const checkpointFile = join(dir, 'state', 'trust-roots', file!);
+  assert.equal(statSync(checkpointFile).mode & 0o777, 0o600);
+  assert.equal(
+    (JSON.parse(readFileSync(checkpointFile, 'utf8')) as { version: number }).version,
+    2,
+  );
+
+  const revoked = await cairn(dir, [
+    'trust',
+    'revoke',
+    'root.json',
+    'release',
+    '--reason',
+    'leaked',
+    '--compromised-since',
+    '2026-01-01T00:00:00Z',
+    '--root-key',
+    'root1.pem',
+  ]);
+  assert.equal(revoked.code, 0, revoked.stderr);
+  assert.equal(errorOf(await verify()).code, 'SIGNER_REVOKED');
+  assert.equal(
+    (JSON.parse(readFileSync(checkpointFile, 'utf8')) as { version: number }).version,
+    3,
+  );
+
+  // The attacker puts the pre-revocation version back: refused, not "release is trusted again".
+  writeFileSync(join(dir, 'root.json'), v2);
+  const back = await verify();
+  assert.equal(back.code, 1);
+  assert.equal(errorOf(back).code, 'TRUST_ROOT_ROLLBACK');
+  assert.equal(errorOf(back).details['checkpoint'], checkpointFile);
+  // Another state directory has not seen v3 (state is per verifier, by design).
+  assert.equal((await verify({}, ['--trust-root-state', 'other-state'])).code, 0);
+
+  // Nowhere to remember versions: stop rather than lose the protection.
+  const nowhere = await runCli(['verify', model, '--trust-root', 'root.json', '--json'], {
+    cwd: dir,
+    env: {},
+  });
+  assert.equal(nowhere.code, 3);
+  assert.equal(errorOf(nowhere).code, 'TRUST_ROOT_STATE_UNAVAILABLE');
+
+  // A tampered checkpoint fails closed.
+  writeFileSync(checkpointFile, '{"mediaType":"x","version":1}');
+  const tampered = await verify();
+  assert.equal(tampered.code, 2);
+  assert.equal(errorOf(tampered).code, 'TRUST_ROOT_STATE_INVALID');
+  assert.deepEqual(
+    readdirSync(join(dir, 'state', 'trust-roots')).filter((f) => f.endsWith('.tmp')),
+    [],
+  );
+});
+
+test('certificate identities: the trust root carries the CA roots, subject and issuer match exactly', async (t) => {
+  const { dir, model } = workspace(t);
+  const { caCert, leaf, leafCert } = codeSigningPki();
+  writeFileSync(join(dir, 'ca.pem'), caCert.toString());
+  await signModel(model, {
+    signer: fileSigner(leaf.privateKey, { certificateChain: [leafCert, caCert] }),
+  });
+  await rootWithSigners(dir, []);
+  const add = (id: string, subject: string, roots: string[]) =>
+    cairn(dir, [
+      'trust',
+      'add-signer',
+      'root.json',
+      '--id',
+      id,
+      '--certificate-subject',
+      subject,
+      '--certificate-issuer',
+      leafCert.issuer,
+      ...roots.flatMap((r) => ['--certificate-root', r]),
+      '--repository',
+      '**',
+      '--environment',
+      '**',
+      '--not-before',
+      '2025-01-01T00:00:00Z',
+      '--root-key',
+      'root1.pem',
+    ]);
+  // A near-miss subject (a prefix of the real one) grants nothing: matching is exact.
+  assert.equal((await add('prefix', leafCert.subject.slice(0, -1), ['ca.pem'])).code, 0);
+  const verify = () => cairn(dir, ['verify', model, '--trust-root', 'root.json', '--json']);
+  const untrusted = await verify();
+  assert.equal(untrusted.json<{ error: { code: string } }>().error.code, 'SIGNER_UNTRUSTED');
+  const added = await add('release', leafCert.subject, ['ca.pem']);
+  assert.equal(added.code, 0, added.stderr);
+  assert.match(added.stdout, /under 1 CA root/);
+  const ok = await verify();
+  assert.equal(ok.code, 0, ok.stdout);
+  assert.equal(
+    ok.json<{ trustRoot: { signer: { signerId: string } } }>().trustRoot.signer.signerId,
+    'release',
+  );
 });

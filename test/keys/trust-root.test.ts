@@ -14,6 +14,8 @@ import {
   revokeSigner,
   rotateSigner,
   signTrustRoot,
+  trustRootCheckpoint,
+  trustRootCheckpointFromJSON,
   trustRootDocumentFromJSON,
   trustedKeyForHint,
   verifyAgainstTrustRoot,
@@ -26,6 +28,7 @@ import {
 import { signManifest } from '../../src/sign/index.js';
 import { verifyBundle } from '../../src/verify/index.js';
 import { filesManifest, throwsCode } from '../envelope/fixtures.js';
+import { codeSigningPki } from './x509-builder.js';
 
 const T0 = new Date('2026-01-01T00:00:00Z');
 const T1 = new Date('2026-02-01T00:00:00Z');
@@ -451,18 +454,56 @@ describe('verifying a signature against the trust root', () => {
   });
 
   test('thresholds over several signatures count each trusted signer once', () => {
-    const facts = (signerId: string) => ({
+    const facts = (signerId: string, principal = signerId) => ({
       signerId,
+      principal,
       identity: { kind: 'certificate' as const, subject: 's', issuer: 'i' },
       signingTime: '2026-01-01T00:00:00Z',
       signingTimeSource: 'verification-time' as const,
       checked: [],
     });
-    assert.deepEqual(requireDistinctSigners([facts('a'), facts('b')], 2), ['a', 'b']);
+    assert.deepEqual(requireDistinctSigners([facts('a'), facts('b')], 2), {
+      counted: ['a', 'b'],
+      signerIds: ['a', 'b'],
+    });
     throwsCode(
       () => requireDistinctSigners([facts('a'), facts('a'), facts('a')], 2),
       'THRESHOLD_NOT_MET',
     );
+    // A rotated key and its successor are one signer: both matched, one counted.
+    const rotated = [facts('a'), facts('a-2026', 'a')];
+    throwsCode(() => requireDistinctSigners(rotated, 2), 'THRESHOLD_NOT_MET');
+    assert.deepEqual(requireDistinctSigners(rotated, 1), {
+      counted: ['a'],
+      signerIds: ['a', 'a-2026'],
+    });
+  });
+
+  test('a rotated signer keeps its principal, so its old and new keys count once', async () => {
+    const next = ecKey();
+    const v3 = rotateSigner(
+      v2,
+      'release',
+      { id: 'release-2026', identity: { kind: 'key', publicKey: next.key } },
+      T1,
+      T2,
+    );
+    assert.equal(v3.signers[1]!.replaces, 'release');
+    const root = await rootOf(v3);
+    const oldSig = await verifiedModelSignature(signerKey.signer);
+    const opts = { repository: 'team/llm', environment: 'staging', at: T1 };
+    const a = verifyAgainstTrustRoot(oldSig, root, opts);
+    const { bundle } = await signManifest(filesManifest([['weights.bin', 'w']]), next.signer, {
+      subjectName: 'model',
+    });
+    const hint = keyEntry(next.signer.publicKey).keyid;
+    const newSig = verifyBundle(bundle, {
+      kind: 'key',
+      publicKey: trustedKeyForHint(root, hint),
+    });
+    const b = verifyAgainstTrustRoot(newSig, root, opts);
+    assert.deepEqual([a.principal, b.principal], ['release', 'release']);
+    throwsCode(() => requireDistinctSigners([a, b], 2), 'THRESHOLD_NOT_MET');
   });
 
   test('scope globs are anchored: * stays within a segment, ** crosses them', () => {
@@ -478,5 +519,154 @@ describe('verifying a signature against the trust root', () => {
   test('readTrustRootUnverified exposes the document without trusting it', async () => {
     const bytes = await signTrustRoot(v2, rootSigners.slice(0, 1));
     assert.equal(readTrustRootUnverified(bytes).document.version, 2);
+  });
+});
+
+describe('trust root validation: scopes, rotation lines, CA roots', () => {
+  const grant = {
+    id: 'ci',
+    identity: { kind: 'key' as const, publicKey: ecKey().key },
+    repositories: ['team/*'],
+    environments: ['**'],
+  };
+
+  test('a scope listing one pattern twice is refused, each repeat named', () => {
+    const e = throwsCode(
+      () =>
+        addSigner(
+          v1,
+          { ...grant, repositories: ['team/*', 'team/*'], environments: ['a', 'b', 'a'] },
+          T1,
+        ),
+      'TRUST_ROOT_CHANGE_INVALID',
+    );
+    assert.deepEqual(
+      (e.details?.['issues'] as { path: string }[]).map((i) => i.path),
+      ['signers[0].scopes.repositories[1]', 'signers[0].scopes.environments[2]'],
+    );
+  });
+
+  test('replaces must name another signer and never loop', async () => {
+    const doc = addSigner(
+      addSigner(v1, grant, T1),
+      { ...grant, id: 'b', identity: { kind: 'key', publicKey: ecKey().key } },
+      T1,
+    );
+    const bytes = await signed(doc, rootSigners.slice(0, 2));
+    for (const [edit, message] of [
+      [(s: Record<string, unknown>[]) => (s[0]!['replaces'] = 'nobody'), /names no other/],
+      [(s: Record<string, unknown>[]) => (s[0]!['replaces'] = 'ci'), /names no other/],
+      [
+        (s: Record<string, unknown>[]) => {
+          s[0]!['replaces'] = 'b';
+          s[1]!['replaces'] = 'ci';
+        },
+        /cycle/,
+      ],
+    ] as const) {
+      const bad = mutatePayload(bytes, (d) => edit(d['signers'] as Record<string, unknown>[]));
+      const e = throwsCode(() => verifyTrustRoot(bad), 'TRUST_ROOT_INVALID');
+      assert.match((e.details?.['issues'] as { message: string }[])[0]!.message, message);
+    }
+  });
+
+  test('certificate identities may carry their CA roots; an unparsable one is refused', () => {
+    const { caCert } = codeSigningPki();
+    const identity = {
+      kind: 'certificate' as const,
+      subject: 'CN=release',
+      issuer: 'CN=Cairn Test CA',
+      roots: [caCert.toString()],
+    };
+    const doc = addSigner(v1, { ...grant, identity }, T1);
+    assert.deepEqual(doc.signers[0]!.identity, identity);
+    const broken = caCert.toString().replace(/\n[A-Za-z0-9+/]{8}/, '\nAAAAAAAA');
+    throwsCode(
+      () => addSigner(v1, { ...grant, identity: { ...identity, roots: [broken] } }, T1),
+      'TRUST_ROOT_CHANGE_INVALID',
+    );
+    throwsCode(
+      () => addSigner(v1, { ...grant, identity: { ...identity, roots: ['not a pem'] } }, T1),
+      'TRUST_ROOT_CHANGE_INVALID',
+    );
+  });
+});
+
+describe('checkpoints: the highest version a verifier accepted', () => {
+  const withSigner = (doc: TrustRootDocument, id: string) =>
+    addSigner(
+      doc,
+      {
+        id,
+        identity: { kind: 'key', publicKey: ecKey().key },
+        repositories: ['**'],
+        environments: ['**'],
+      },
+      T1,
+    );
+  const v2 = withSigner(v1, 'a');
+  const v3 = withSigner(v2, 'b');
+
+  test('older versions are refused, the same version must be the same document', async () => {
+    const b2 = await signed(v2, rootSigners.slice(0, 2));
+    const b3 = await signed(v3, rootSigners.slice(0, 2));
+    const seen = trustRootCheckpoint(verifyTrustRoot(b3), '/etc/cairn/root.json', T2);
+    const stored = trustRootCheckpointFromJSON(JSON.parse(JSON.stringify(seen)));
+    assert.equal(verifyTrustRoot(b3, { checkpoint: stored }).document.version, 3);
+    const back = throwsCode(
+      () => verifyTrustRoot(b2, { checkpoint: stored }),
+      'TRUST_ROOT_ROLLBACK',
+    );
+    assert.equal(back.exitCode, 1);
+    // Another v3 (different content, validly signed): two documents with one version.
+    const fork = await signed(withSigner(v2, 'c'), rootSigners.slice(1, 3));
+    const e = throwsCode(
+      () => verifyTrustRoot(fork, { checkpoint: stored }),
+      'TRUST_ROOT_ROLLBACK',
+    );
+    assert.equal(e.details?.['reason'], 'same-version');
+  });
+
+  test('a newer version needs a threshold of the remembered root keys, even after skipped versions', async () => {
+    const seen = trustRootCheckpoint(
+      verifyTrustRoot(await signed(v2, rootSigners.slice(0, 2))),
+      'root.json',
+      T2,
+    );
+    const v4 = withSigner(v3, 'c');
+    assert.equal(
+      verifyTrustRoot(await signed(v4, rootSigners.slice(1, 3)), { checkpoint: seen }).document
+        .version,
+      4,
+    );
+    // A stranger's self-consistent root with a high version: its own threshold holds, the
+    // remembered one does not.
+    const strangers = [ecKey(), ecKey()];
+    const forged = {
+      ...initialTrustRoot(
+        strangers.map((s) => s.key),
+        1,
+        T1,
+      ),
+      version: 9,
+    };
+    const bytes = await signed(
+      forged,
+      strangers.map((s) => s.signer),
+    );
+    assert.equal(verifyTrustRoot(bytes).document.version, 9);
+    const e = throwsCode(
+      () => verifyTrustRoot(bytes, { checkpoint: seen }),
+      'TRUST_ROOT_SIGNATURE_INVALID',
+    );
+    assert.match(e.hint, /skipped/);
+  });
+
+  test('a stored checkpoint is validated strictly', () => {
+    const e = throwsCode(
+      () => trustRootCheckpointFromJSON({ mediaType: 'x', version: 0, extra: true }),
+      'TRUST_ROOT_STATE_INVALID',
+    );
+    assert.ok((e.details?.['issues'] as unknown[]).length >= 4);
   });
 });

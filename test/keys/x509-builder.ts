@@ -1,6 +1,12 @@
 // A minimal X.509 v3 certificate builder for tests: just enough DER to make chains with chosen
 // names, validity, CA flags, key usage and extended key usage, signed with node:crypto.
-import { X509Certificate, createPublicKey, sign, type KeyObject } from 'node:crypto';
+import {
+  X509Certificate,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  type KeyObject,
+} from 'node:crypto';
 
 function length(n: number): Buffer {
   if (n < 0x80) return Buffer.from([n]);
@@ -122,3 +128,29 @@ function spkiDer(key: KeyObject): Buffer {
 
 export const EKU_CODE_SIGNING = '1.3.6.1.5.5.7.3.3';
 export const EKU_SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
+
+/** A one-level PKI: a CA certificate and a code-signing leaf it issued, with the leaf's key. */
+export function codeSigningPki(): {
+  caCert: X509Certificate;
+  leaf: { privateKey: KeyObject; publicKey: KeyObject };
+  leafCert: X509Certificate;
+} {
+  const ca = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const leaf = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const caCert = buildCertificate({
+    subject: 'Cairn Test CA',
+    publicKey: ca.publicKey,
+    signingKey: ca.privateKey,
+    ca: true,
+    keyUsage: { keyCertSign: true },
+  });
+  const leafCert = buildCertificate({
+    subject: 'release signer',
+    issuer: 'Cairn Test CA',
+    publicKey: leaf.publicKey,
+    signingKey: ca.privateKey,
+    keyUsage: { digitalSignature: true },
+    extKeyUsage: [EKU_CODE_SIGNING],
+  });
+  return { caCert, leaf, leafCert };
+}
