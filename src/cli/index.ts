@@ -14,6 +14,7 @@ import {
 import { registerAttestCommands } from './attest.js';
 import { demoCommand } from './demo.js';
 import { registerPolicyCommands } from './policy.js';
+import { registerRegistryCommands } from './registry-commands.js';
 import { registerScanCommands } from './scan.js';
 import { registerTrustCommands } from './trust.js';
 import { addTrustOptions } from './trust-flags.js';
@@ -218,6 +219,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   registerPolicyCommands(program, io, setExit);
   registerTrustCommands(program, io, setExit);
   registerAttestCommands(program, io, setExit);
+  registerRegistryCommands(program, io, setExit);
 
   return program;
 }

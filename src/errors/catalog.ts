@@ -249,6 +249,10 @@ export const ERROR_CATALOG = {
     'No server or no token is available for a registry command.',
     'Run `cairn login SERVER` (token on stdin or --token-file), or set CAIRN_TOKEN and --server for CI.',
   ),
+  AUDIT_TRAIL_INVALID: invalid(
+    'An audit trail (exported file or server page) is not a list of audit records.',
+    'Export the trail again with `cairn audit export`; each line holds one JSON audit record.',
+  ),
   CREDENTIALS_INVALID: invalid(
     'The stored credentials file is not valid.',
     'Every bad field is listed; log in again with `cairn login SERVER` after removing the file.',
