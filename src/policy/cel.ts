@@ -34,6 +34,11 @@ export interface CompiledCondition {
   /** AST nodes, and the deepest nesting of loops over the predicate: the run-time work bound. */
   readonly nodes: number;
   readonly predicateLoopDepth: number;
+  /**
+   * `a && b && …` (at most `maxConjuncts` parts): each part compiled on its own, so the engine
+   * can evaluate parts that many policies share once per decision. Absent for other conditions.
+   */
+  readonly conjuncts?: readonly CompiledCondition[];
 }
 
 export interface ConditionProblem {
@@ -221,6 +226,7 @@ function compileUncached(source: string): ConditionCompilation {
       `the condition may iterate about ${estimatedIterations.toExponential(1)} times over collections that are not metered (nested macros over literal lists, split, map or filter results); the limit is ${CEL_LIMITS.maxEstimatedIterations}`,
     );
   }
+  const conjuncts = splitConjuncts(program.ast);
   return {
     ok: true,
     condition: {
@@ -229,8 +235,35 @@ function compileUncached(source: string): ConditionCompilation {
       estimatedIterations,
       nodes: countNodes(program.ast),
       predicateLoopDepth: loopDepth(program.ast, new Map()),
+      ...(conjuncts === undefined ? {} : { conjuncts }),
     },
   };
+}
+
+/**
+ * The top-level `&&` operands, each compiled from its own source text — only when every part
+ * parses back to exactly the subtree it came from (so splitting can never change what is
+ * evaluated) and there are at most `maxConjuncts` (each part runs under the full read budget).
+ * CEL's `&&` is commutative over errors (false wins, then an error, then true), so evaluating
+ * the parts separately and combining them gives the same result as the whole.
+ */
+function splitConjuncts(root: ASTNode): CompiledCondition[] | undefined {
+  if (root.op !== '&&') return undefined;
+  const leaves: ASTNode[] = [];
+  const stack: ASTNode[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if (node.op === '&&') stack.push(node.args[1], node.args[0]);
+    else leaves.push(node);
+    if (leaves.length + stack.length > CEL_LIMITS.maxConjuncts) return undefined;
+  }
+  const parts: CompiledCondition[] = [];
+  for (const leaf of leaves) {
+    const compiled = compileCondition(leaf.input.slice(leaf.start, leaf.end));
+    if (!compiled.ok || !sameTree(compiled.condition.program.ast, leaf)) return undefined;
+    parts.push(compiled.condition);
+  }
+  return parts;
 }
 
 /** Runs a compiled condition under the read budget. Never throws. */
@@ -357,6 +390,18 @@ function findForbidden(root: ASTNode): string | undefined {
     stack.push(...children(node));
   }
   return undefined;
+}
+
+/** Structural equality of two ASTs; values other than primitives count as different. */
+function sameTree(a: unknown, b: unknown): boolean {
+  if (isNode(a) || isNode(b)) {
+    return isNode(a) && isNode(b) && a.op === b.op && sameTree(a.args, b.args);
+  }
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((x, i) => sameTree(x, b[i]));
+  }
+  return (a === null || typeof a !== 'object') && Object.is(a, b);
 }
 
 // The AST's operator set is the library's and open-ended (every binary operator is one), so

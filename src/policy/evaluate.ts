@@ -1,5 +1,10 @@
 import type { AccessAction } from './api-version.js';
-import { runCondition, type CompiledCondition, type ConditionResult } from './cel.js';
+import {
+  runCondition,
+  type CompiledCondition,
+  type ConditionInput,
+  type ConditionResult,
+} from './cel.js';
 import type {
   BreakGlassUse,
   Decision,
@@ -600,6 +605,29 @@ function memo(
   return result;
 }
 
+/**
+ * A condition's result on one attestation; a condition split into `&&` parts runs part by part
+ * (each part memoised, so a part many policies share runs once) and combines them as CEL does:
+ * false if any part is false, else the first error or limit, else true.
+ */
+function conditionResult(
+  cache: ConditionCache,
+  condition: CompiledCondition,
+  att: AttestationFacts,
+  input: () => ConditionInput,
+): ConditionResult {
+  const parts = condition.conjuncts;
+  if (parts === undefined)
+    return memo(cache, condition, att, () => runCondition(condition, input()));
+  let failure: ConditionResult | undefined;
+  for (const part of parts) {
+    const result = memo(cache, part, att, () => runCondition(part, input()));
+    if (result.kind === 'false') return result;
+    if (result.kind !== 'true') failure ??= result;
+  }
+  return failure ?? { kind: 'true' };
+}
+
 type AttestationStage =
   | {
       readonly stage: 0;
@@ -680,22 +708,19 @@ function attestationVerdict(
       consider({ stage: 2, code: 'ATTESTATION_PREDICATE_INVALID', att, detail: prepared.problem });
       continue;
     }
-    const condition = req.condition;
-    const result = memo(ctx.conditions, condition, att, () =>
-      runCondition(condition, {
-        predicate: prepared.value,
-        shape: prepared.shape,
-        predicateType: att.predicateType,
-        issuedAt: att.issuedAt ?? UNDATED,
-        signer: signerVariables(view),
-        artifact: {
-          digest: facts.digest,
-          repository: facts.repository,
-          environment: facts.environment,
-        },
-        now,
-      }),
-    );
+    const result = conditionResult(ctx.conditions, req.condition, att, () => ({
+      predicate: prepared.value,
+      shape: prepared.shape,
+      predicateType: att.predicateType,
+      issuedAt: att.issuedAt ?? UNDATED,
+      signer: signerVariables(view),
+      artifact: {
+        digest: facts.digest,
+        repository: facts.repository,
+        environment: facts.environment,
+      },
+      now,
+    }));
     switch (result.kind) {
       case 'true':
         return ok(

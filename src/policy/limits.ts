@@ -55,6 +55,11 @@ export const CEL_LIMITS = {
    */
   readBudget: 100_000,
   stringUnitChars: 256,
+  /**
+   * A condition `a && b && …` with at most this many parts is evaluated part by part (parts
+   * shared between policies run once per decision); each part has the full read budget.
+   */
+  maxConjuncts: 4,
 } as const;
 
 /** Limits on facts (what verification established), checked before any condition runs. */

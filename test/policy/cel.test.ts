@@ -254,3 +254,58 @@ attestations:
     assert.equal(d.violations[0]!.code, 'ATTESTATION_PREDICATE_INVALID');
   });
 });
+
+describe('conditions joined by && run part by part, with the same result as the whole', () => {
+  test('split only when every part parses back to its own subtree, and at most maxConjuncts parts', () => {
+    const parts = (source: string) =>
+      compiled(source).conjuncts?.map((c) => c.source) ?? 'not split';
+    assert.deepEqual(parts('!predicate.a && predicate.b > 1'), ['!predicate.a', 'predicate.b > 1']);
+    assert.deepEqual(parts('(predicate.a || predicate.b) && predicate.c'), [
+      'predicate.a || predicate.b',
+      'predicate.c',
+    ]);
+    assert.equal(parts('predicate.a || predicate.b && predicate.c'), 'not split');
+    assert.equal(parts('predicate.a == 1'), 'not split');
+    const five = Array.from(
+      { length: CEL_LIMITS.maxConjuncts + 1 },
+      (_, i) => `predicate.a > ${i}`,
+    );
+    assert.equal(parts(five.join(' && ')), 'not split');
+  });
+
+  // CEL's && is commutative over errors: false wins over an error, an error over true.
+  const cases: [string, string, ConditionResult['kind']][] = [
+    ['true, true', 'predicate.a == 1 && predicate.b == 2', 'true'],
+    ['true, false', 'predicate.a == 1 && predicate.b == 3', 'false'],
+    ['error, false', 'predicate.missing == 1 && predicate.b == 3', 'false'],
+    ['false, error', 'predicate.b == 3 && predicate.missing == 1', 'false'],
+    ['error, true', 'predicate.missing == 1 && predicate.b == 2', 'error'],
+    ['true, not a bool', 'predicate.a == 1 && predicate.s', 'error'],
+    ['three parts', 'predicate.a == 1 && predicate.b == 2 && predicate.s == "x"', 'true'],
+  ];
+  for (const [name, source, expected] of cases) {
+    test(`${name} → ${expected}, as evaluated whole`, () => {
+      const spec = (condition: string) => `${MATCH}
+attestations:
+  - name: scan
+    predicateType: ${SCAN}
+    signers: [{key: ${hint('c3')}}]
+    condition: '${condition}'`;
+      const att = attestation({ a: 1, b: 2, s: 'x' });
+      const code = (condition: string) =>
+        evaluate(
+          facts({ attestations: [att] }),
+          load(policyYaml('p', spec(condition))).policies,
+          [],
+          [],
+          NOW,
+        ).policies[0]!.requirements[0]!.code;
+      const kind = { SATISFIED: 'true', CONDITION_FALSE: 'false', CONDITION_ERROR: 'error' };
+      assert.ok(compiled(source).conjuncts !== undefined);
+      assert.equal(code(source), Object.entries(kind).find(([, k]) => k === expected)![0]);
+      // `(…) || false` is never split: the whole expression gives the same outcome.
+      assert.equal(code(`(${source}) || false`), code(source));
+      assert.equal(run(source, { a: 1, b: 2, s: 'x' }).result.kind, expected);
+    });
+  }
+});
