@@ -46,7 +46,7 @@ export async function promoteCommand(
         printPromotionDecision(io, res.decision);
         const p = res.promotion;
         say(io, `Promoted ${ref.repository}@${p.digest} from ${p.from} to ${p.to}`);
-        if (p.tag !== undefined) say(io, `  tag:         ${p.tag} → ${p.digest}`);
+        if (p.tag !== undefined) say(io, `  tag:         ${p.tag.tag} → ${p.tag.digest}`);
         say(io, `  audit seq:   ${p.auditSeq}`);
         say(
           io,

@@ -1,22 +1,15 @@
-import { UsageError } from '../errors/index.js';
+import { UsageError, isCairnError } from '../errors/index.js';
+import { isSha256Digest, repositoryName, tagName } from '../registry/index.js';
 import type { Sha256Digest } from '../store/index.js';
 
 /**
  * An artifact reference on the command line: `team/model@sha256:<hex>` (pinned) or
- * `team/model:tag` (a tag, resolved by the server). The repository name itself is validated by
- * the server (docs/registry.md, "Names in paths"); here only the split must be unambiguous —
- * repository names never contain `:` or `@`.
+ * `team/model:tag` (a tag, resolved by the server). Names are checked with the registry's own
+ * rules before any request; repository names never contain `:` or `@`, so the split is exact.
  */
 export type ArtifactReference =
   | { readonly kind: 'digest'; readonly repository: string; readonly digest: Sha256Digest }
   | { readonly kind: 'tag'; readonly repository: string; readonly tag: string };
-
-const DIGEST = /^sha256:[0-9a-f]{64}$/;
-const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
-
-export function isSha256Digest(value: string): value is Sha256Digest {
-  return DIGEST.test(value);
-}
 
 function bad(raw: string, why: string): UsageError {
   return new UsageError('USAGE', `Not an artifact reference: ${JSON.stringify(raw)} (${why})`, {
@@ -47,16 +40,21 @@ export function parseReference(
     return { kind: 'bare', repository: checkRepo(raw, raw) };
   }
   const tag = raw.slice(colon + 1);
-  if (!TAG.test(tag))
+  try {
+    tagName(tag);
+  } catch {
     throw bad(raw, 'a tag is 1-128 of A-Z a-z 0-9 . _ - and starts with no . or -');
+  }
   return { kind: 'tag', repository: checkRepo(raw, raw.slice(0, colon)), tag };
 }
 
 function checkRepo(raw: string, repository: string): string {
-  if (repository === '' || repository.includes(':') || repository.includes('@')) {
-    throw bad(raw, 'the repository name is empty or malformed');
+  try {
+    return repositoryName(repository);
+  } catch (err) {
+    if (isCairnError(err)) throw bad(raw, err.message);
+    throw err;
   }
-  return repository;
 }
 
 /** The pinned form for messages and JSON. */

@@ -463,7 +463,7 @@ const promotionSchema = z.object({
     to: z.string(),
     auditSeq: z.number().int(),
     attestation: bundleRefSchema.nullable(),
-    tag: z.string().optional(),
+    tag: tagHistoryEntrySchema.optional(),
   }),
 });
 export type PromotionView = z.infer<typeof promotionSchema>;
