@@ -4,6 +4,7 @@ import {
   evaluate,
   exceptionAgeSeconds,
   type ArtifactFacts,
+  type AttestationFacts,
   type DecisionOutcome,
   type OutcomeCode,
   type RequirementStatus,
@@ -95,6 +96,13 @@ ${extra}`;
 
 const clean = attestation({ findings: [{ id: 'CVE-1', severity: 'HIGH' }] });
 const critical = attestation({ findings: [{ id: 'CVE-2', severity: 'CRITICAL' }] });
+
+/** The same attestation with no verified time. */
+function undated(att: AttestationFacts): AttestationFacts {
+  const copy: { -readonly [K in keyof AttestationFacts]: AttestationFacts[K] } = { ...att };
+  delete copy.issuedAt;
+  return copy;
+}
 
 const cases: Record<string, Case[]> = {
   'digest pinning': [
@@ -370,6 +378,26 @@ const cases: Record<string, Case[]> = {
       code: 'ATTESTATION_FROM_FUTURE',
     },
     {
+      name: 'undated (no log time, no signed time) with a maximum age',
+      spec: SCAN_RULE('    maxAge: 30d'),
+      facts: { attestations: [undated(clean)] },
+      outcome: 'deny',
+      requirement: 'attestation:scan',
+      code: 'ATTESTATION_UNDATED',
+    },
+    {
+      name: 'undated without a maximum age',
+      spec: SCAN_RULE(),
+      facts: { attestations: [undated(clean)] },
+      outcome: 'allow',
+    },
+    {
+      name: 'an undated attestation does not hide a dated one',
+      spec: SCAN_RULE('    maxAge: 30d'),
+      facts: { attestations: [undated(critical), clean] },
+      outcome: 'allow',
+    },
+    {
       name: 'evaluation accuracy on a named dataset',
       spec: `attestations:
   - name: eval
@@ -485,6 +513,46 @@ const cases: Record<string, Case[]> = {
       outcome: 'deny',
       requirement: 'access:promote',
       code: 'IDENTITY_NOT_ALLOWED',
+    },
+    {
+      name: 'identities are compared exactly (case)',
+      spec: 'access:\n  deploy: [{identity: deployer}]',
+      facts: { request: { action: 'deploy', identity: { subject: 'Deployer' } } },
+      outcome: 'deny',
+      requirement: 'access:deploy',
+      code: 'IDENTITY_NOT_ALLOWED',
+    },
+    {
+      name: 'allowed to deploy is not allowed to promote',
+      spec: 'access:\n  deploy: [{identity: deployer}]\n  promote: [{identity: release-bot}]',
+      facts: { request: { action: 'promote', identity: { subject: 'deployer' } } },
+      outcome: 'deny',
+      requirement: 'access:promote',
+      code: 'IDENTITY_NOT_ALLOWED',
+    },
+    {
+      name: 'promote by the listed identity',
+      spec: 'access:\n  deploy: [{identity: deployer}]\n  promote: [{identity: release-bot}]',
+      facts: { request: { action: 'promote', identity: { subject: 'release-bot' } } },
+      outcome: 'allow',
+      requirement: 'access:promote',
+      status: 'satisfied',
+    },
+    {
+      name: 'retrieve without identity when retrieval is restricted',
+      spec: 'access:\n  retrieve: [{identity: api}]',
+      facts: { request: { action: 'retrieve' } },
+      outcome: 'deny',
+      requirement: 'access:retrieve',
+      code: 'IDENTITY_MISSING',
+    },
+    {
+      name: 'a plain verify is not an access request',
+      spec: 'access:\n  retrieve: [{identity: api}]',
+      facts: { request: { action: 'verify' } },
+      outcome: 'allow',
+      requirement: 'access:retrieve',
+      status: 'not-applicable',
     },
     {
       name: 'identity pattern, asked for explicitly',
@@ -686,6 +754,30 @@ const cases: Record<string, Case[]> = {
       spec: `breakGlass: {maxTTL: 2h}\n${SIGNED_BY_A1}`,
       facts: { signatures: [] },
       docs: [grantYaml('bg', '2025-10-01T10:00:00Z', '2025-10-01T20:00:00Z')],
+      outcome: 'deny',
+    },
+    {
+      name: 'the second after the policy cap',
+      spec: `breakGlass: {maxTTL: 2h}\n${SIGNED_BY_A1}`,
+      facts: { signatures: [] },
+      docs: [grantYaml('bg', '2025-10-01T10:00:00Z', '2025-10-01T20:00:00Z')],
+      now: '2025-10-01T12:00:01Z',
+      outcome: 'deny',
+    },
+    {
+      name: 'the second before its own expiry',
+      spec: SIGNED_BY_A1,
+      facts: { signatures: [] },
+      docs: [grantYaml('bg', '2025-10-01T11:00:00Z', '2025-10-01T13:00:00Z')],
+      now: '2025-10-01T12:59:59Z',
+      outcome: 'allow-by-break-glass',
+    },
+    {
+      name: 'at its own expiry it stops applying',
+      spec: SIGNED_BY_A1,
+      facts: { signatures: [] },
+      docs: [grantYaml('bg', '2025-10-01T11:00:00Z', '2025-10-01T13:00:00Z')],
+      now: '2025-10-01T13:00:00Z',
       outcome: 'deny',
     },
     {
