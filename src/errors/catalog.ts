@@ -146,6 +146,10 @@ export const ERROR_CATALOG = {
     'The request body is larger than the server accepts.',
     'JSON bodies are limited to a few MiB; send blobs in several PATCH chunks (docs/registry.md).',
   ),
+  AUTH_REQUIRED: usageHttp(401)(
+    'The request carries no credentials, or credentials the server does not accept.',
+    'Send Authorization: Bearer <token> with an OIDC ID token or a Cairn API token (`cairn login`).',
+  ),
   REPOSITORY_NAME_INVALID: usage(
     'The repository name is not a valid Cairn repository name.',
     'Use 1–4 lowercase segments of a-z 0-9 joined by . _ - and separated by /, e.g. team/model.',
@@ -393,6 +397,10 @@ export const ERROR_CATALOG = {
   POLICY_TEST_FAILED: denied(
     'One or more policy test cases did not get the decision they expect.',
     'Each failing case is listed with the decision it got and why; fix the policy or the expectation.',
+  ),
+  ACCESS_DENIED: denied(
+    'The authenticated identity does not hold a role that allows this for the repository and environment.',
+    'Ask an admin for the role (reader, pusher, signer, promoter, deployer) on this repository and environment.',
   ),
   PUSH_TO_PROTECTED_ENVIRONMENT: denied(
     'The environment accepts artifacts only by promotion; direct pushes are refused for everyone.',
