@@ -4,10 +4,14 @@ import { UsageError, VerificationError, isCairnError } from '../errors/index.js'
 import {
   DEFAULT_ATTESTATIONS_NAME,
   DEFAULT_SIGNATURE_NAME,
+  compareManifests,
   pathProblem,
+  roleForPath,
+  sortResources,
+  type Manifest,
 } from '../manifest/index.js';
-import { verifyModel, type ModelVerification } from '../model/index.js';
-import { verifyBundle } from '../verify/index.js';
+import { verifyModel } from '../model/index.js';
+import { verifyBundle, type SignerFacts } from '../verify/index.js';
 import { parsePositiveInt } from './inputs.js';
 import { withApi } from './login.js';
 import { note, printJson, say, type Io } from './output.js';
@@ -89,20 +93,12 @@ export async function pullCommand(io: Io, reference: string, flags: PullFlags): 
         writeFileSync(p, s);
         return p;
       });
-      const verified = await verifyPulled(
-        io,
-        trustMode,
-        model,
-        signatures,
-        sigPaths,
-        ref.repository,
-        flags,
-      );
-      if (!sameDigest(verified.result.digest, digest)) {
+      const verified = await verifyPulled(io, trustMode, model, signatures, sigPaths, got, flags);
+      if (!sameDigest(verified.digest, digest)) {
         throw new VerificationError(
           'PULL_DIGEST_MISMATCH',
-          `The files verify as ${verified.result.digest}, not the artifact ${digest}`,
-          { details: { expected: digest, actual: verified.result.digest } },
+          `The files verify as ${verified.digest}, not the artifact ${digest}`,
+          { details: { expected: digest, actual: verified.digest } },
         );
       }
       writeFileSync(join(model, DEFAULT_SIGNATURE_NAME), signatures[verified.signatureIndex]!);
@@ -130,17 +126,21 @@ export async function pullCommand(io: Io, reference: string, flags: PullFlags): 
         out,
         files: got.artifact.resources.length,
         bytes,
-        signer: verified.result.signer,
+        signer: verified.signer,
+        verification: verified.method,
         attestations: attestations.length,
       };
       if (flags.json) printJson(io, { ok: true, ...summary });
       else {
-        for (const w of verified.result.warnings) note(io, `warning: ${w}`);
+        for (const w of verified.warnings) note(io, `warning: ${w}`);
         if (ref.kind === 'tag') note(io, `${ref.repository}:${ref.tag} resolved to ${digest}`);
         say(io, `Pulled and verified ${summary.reference}`);
         say(io, `  into:   ${out}`);
         say(io, `  files:  ${summary.files} (${bytes} bytes, each checked against its digest)`);
-        say(io, `  signer: verified again on this machine`);
+        say(
+          io,
+          `  signature: verified again on this machine (${verified.method === 'streamed' ? 'signed digests matched as the files streamed in' : 'model re-hashed against it'})`,
+        );
       }
       return 0;
     } finally {
@@ -275,21 +275,37 @@ async function download(
   return total;
 }
 
-/** Verifies the downloaded model with the chosen trust; returns which signature verified. */
+/** What pull establishes about the files it wrote. */
+interface PulledVerification {
+  readonly digest: string;
+  readonly signer: SignerFacts;
+  readonly warnings: readonly string[];
+  /** `streamed`: the signed manifest matched the SHA-256 of each file as it was written; `rehashed`: the model was hashed again from disk as `cairn verify` does. */
+  readonly method: 'streamed' | 'rehashed';
+  readonly signatureIndex: number;
+}
+
+/**
+ * Verifies the downloaded model with the chosen trust. With files/sha256 (the default
+ * serialization) each file's SHA-256 was computed as it was written into this private directory
+ * and matched the artifact; the verified signed manifest must then name exactly those files with
+ * exactly those digests — the same check as re-hashing, without reading every byte twice. Other
+ * serializations, and trust-root verification, re-hash the model from disk.
+ */
 async function verifyPulled(
   io: Io,
   mode: TrustMode,
   model: string,
   signatures: readonly string[],
   paths: readonly string[],
-  repository: string,
+  got: ArtifactResponse,
   flags: PullFlags,
-): Promise<{ result: ModelVerification; signatureIndex: number }> {
+): Promise<PulledVerification> {
   switch (mode.kind) {
     case 'trust-root': {
       const result = await verifyModelWithTrustRoot(io, model, {
         trustRoot: mode.path,
-        repository,
+        repository: got.artifact.repository,
         environment: flags.environment,
         signature: paths,
         ignoreGitPaths: false,
@@ -298,26 +314,57 @@ async function verifyPulled(
           : { certificateChain: flags.certificateChain }),
       });
       const first = result.trustRoot.signatures.findIndex((s) => s.ok);
-      return { result, signatureIndex: Math.max(first, 0) };
+      return { ...result, method: 'rehashed', signatureIndex: Math.max(first, 0) };
     }
     case 'direct': {
-      // Checking each bundle's signature is cheap; re-hash the model only with one that verifies.
+      // Checking each bundle's signature is cheap; the files are compared only with one that verifies.
       let lastError: unknown;
       for (const [i, path] of paths.entries()) {
+        let signed;
         try {
-          verifyBundle(Buffer.from(signatures[i]!), mode.trust);
+          signed = verifyBundle(Buffer.from(signatures[i]!), mode.trust);
         } catch (err) {
           lastError = err;
           continue;
+        }
+        const s = signed.manifest.serialization;
+        if (s.method === 'files' && s.hashType === 'sha256') {
+          const diff = compareManifests(signed.manifest, streamedManifest(signed.manifest, got));
+          if (!diff.ok) {
+            throw new VerificationError(
+              'MODEL_MISMATCH',
+              `The artifact's files do not match its signature (${diff.extra.length} extra, ${diff.missing.length} missing, ${diff.changed.length} changed)`,
+              { details: { extra: diff.extra, missing: diff.missing, changed: diff.changed } },
+            );
+          }
+          return { ...signed, method: 'streamed', signatureIndex: i };
         }
         const result = await verifyModel(model, {
           trust: mode.trust,
           signaturePath: path,
           ignoreGitPaths: false,
         });
-        return { result, signatureIndex: i };
+        return { ...result, method: 'rehashed', signatureIndex: i };
       }
       throw lastError;
     }
   }
+}
+
+/** The manifest of the files as written: each one's SHA-256 was checked while it streamed. */
+function streamedManifest(signed: Manifest, got: ArtifactResponse): Manifest {
+  return {
+    modelName: signed.modelName,
+    serialization: signed.serialization,
+    resources: sortResources(
+      got.artifact.resources.map((r) => ({
+        name: r.name,
+        path: r.name,
+        algorithm: 'sha256',
+        digest: Buffer.from(r.blob.slice('sha256:'.length), 'hex'),
+        size: r.size,
+        role: roleForPath(r.name),
+      })),
+    ),
+  };
 }

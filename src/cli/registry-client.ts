@@ -468,7 +468,7 @@ const promotionSchema = z.object({
 });
 export type PromotionView = z.infer<typeof promotionSchema>;
 
-const auditRecordSchema = z
+export const auditRecordSchema = z
   .object({
     seq: z.number().int().positive(),
     at: z.string(),
