@@ -15,7 +15,7 @@ import {
   type Resource,
 } from '../manifest/index.js';
 import type { BlobStore, Sha256Digest, StoredResource } from '../store/index.js';
-import type { OmsSerialization } from './requests.js';
+import { listIssues, type OmsSerialization, type RequestIssue } from './requests.js';
 
 /**
  * Rebuilds the OMS manifest of an artifact from its stored resources, and so its root digest.
@@ -113,20 +113,13 @@ async function hashBlob(
   return digests;
 }
 
-export interface ResourceIssue {
-  readonly path: string;
-  readonly message: string;
-}
-
-function invalid(issues: readonly ResourceIssue[]): ValidationError {
-  const shown = issues
-    .slice(0, 5)
-    .map((i) => `${i.path}: ${i.message}`)
-    .join('; ');
+function invalid(issues: readonly RequestIssue[]): ValidationError {
   return new ValidationError(
     'ARTIFACT_INVALID',
-    `The artifact is not consistent: ${shown}${issues.length > 5 ? ` (and ${issues.length - 5} more)` : ''}`,
-    { details: { issues } },
+    `The artifact is not consistent: ${listIssues(issues)}`,
+    {
+      details: { issues },
+    },
   );
 }
 
@@ -138,7 +131,7 @@ export async function checkResources(
   resources: readonly StoredResource[],
   blobs: BlobStore,
 ): Promise<StoredResource[]> {
-  const issues: ResourceIssue[] = [];
+  const issues: RequestIssue[] = [];
   const seen = new Set<string>();
   resources.forEach((r, i) => {
     const problem = pathProblem(r.name);

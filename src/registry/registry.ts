@@ -19,11 +19,9 @@ import {
 import {
   evaluate,
   type ArtifactFacts,
-  type BreakGlassGrant,
   type Decision,
-  type ModelPolicy,
   type PolicyAction,
-  type PolicyException,
+  type PolicySet,
 } from '../policy/index.js';
 import { signManifest } from '../sign/index.js';
 import type {
@@ -55,11 +53,7 @@ import type { PromoteRequest, PushRequest, SignRequest, TagMoveRequest } from '.
 import { serializationSchema } from './requests.js';
 
 /** The policy documents in force: policies, exceptions and break-glass grants. */
-export interface RegistryPolicies {
-  readonly policies: readonly ModelPolicy[];
-  readonly exceptions: readonly PolicyException[];
-  readonly grants: readonly BreakGlassGrant[];
-}
+export type RegistryPolicies = Pick<PolicySet, 'policies' | 'exceptions' | 'grants'>;
 
 export interface RegistryOptions {
   readonly metadata: MetadataStore;

@@ -115,15 +115,18 @@ function parseWith<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
     path: pathOf(i.path),
     message: i.message,
   }));
+  throw new UsageError('REQUEST_INVALID', `The ${what} is not valid: ${listIssues(issues)}`, {
+    details: { issues },
+  });
+}
+
+/** The first five issues as one line, and how many more there are. */
+export function listIssues(issues: readonly RequestIssue[]): string {
   const shown = issues
     .slice(0, 5)
     .map((i) => `${i.path}: ${i.message}`)
     .join('; ');
-  throw new UsageError(
-    'REQUEST_INVALID',
-    `The ${what} is not valid: ${shown}${issues.length > 5 ? ` (and ${issues.length - 5} more)` : ''}`,
-    { details: { issues } },
-  );
+  return `${shown}${issues.length > 5 ? ` (and ${issues.length - 5} more)` : ''}`;
 }
 
 // The schemas check every digest field against the sha256 pattern; the casts only name that.

@@ -81,6 +81,17 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
   app.get('/openapi.json', () => Promise.resolve(document));
 
   for (const route of ROUTES) register(app, route, config, chunkBytes);
+  // Requests still in flight when close() starts end their connection with their response, so
+  // shutdown waits for the work, not for idle keep-alive timers.
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) void reply.header('connection', 'close');
+    done(null, payload);
+  });
   app.addHook('onClose', async () => {
     await config.onClose?.();
   });

@@ -1,0 +1,218 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { UsageError } from '../errors/index.js';
+import type { Signer } from '../keys/index.js';
+import { Registry, type RegistryPolicies } from '../registry/index.js';
+import { buildServer, type ServerAuth } from '../server/index.js';
+import type { BlobStore, MetadataStore } from '../store/index.js';
+import { loadSigner } from './commands.js';
+import { note, printJson, say, type Io } from './output.js';
+import { loadPolicyDirectory } from './policy.js';
+import { loadTrustRoot } from './trust.js';
+
+export const DEFAULT_PORT = 8470;
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_DATA_DIR = '.cairn-data';
+
+export interface ServeFlags {
+  readonly dataDir?: string;
+  readonly host?: string;
+  readonly port?: string;
+  readonly database?: string;
+  readonly blobs?: string;
+  readonly trustRoot?: string;
+  readonly policy?: string;
+  readonly signingKey?: string;
+  readonly pkcs11Uri?: string;
+  readonly passphraseFile?: string;
+  readonly json?: boolean;
+}
+
+/** Where the metadata and blobs live, resolved from the flags. */
+export interface ServeBackends {
+  readonly metadata:
+    | { readonly kind: 'sqlite'; readonly path: string }
+    | { readonly kind: 'postgres'; readonly url: string };
+  readonly blobs:
+    | { readonly kind: 'filesystem'; readonly dir: string }
+    | { readonly kind: 'oci'; readonly url: string };
+}
+
+/**
+ * What `cairn serve` needs from the store and auth domains, wired by the CLI's main: open the
+ * stores for the resolved backends, build the server's auth over the metadata store, and make
+ * the bootstrap admin token (undefined when an admin already exists).
+ */
+export interface ServeDependencies {
+  openMetadata(backend: ServeBackends['metadata']): Promise<MetadataStore>;
+  openBlobs(backend: ServeBackends['blobs']): Promise<BlobStore>;
+  auth(metadata: MetadataStore): ServerAuth;
+  bootstrapAdminToken(metadata: MetadataStore): Promise<string | undefined>;
+}
+
+export function resolveBackends(io: Io, flags: ServeFlags): ServeBackends {
+  const dataDir = resolve(io.cwd, flags.dataDir ?? DEFAULT_DATA_DIR);
+  if (flags.database !== undefined && !/^postgres(ql)?:\/\//.test(flags.database)) {
+    throw new UsageError('USAGE', '--database takes a postgres://… URL');
+  }
+  if (flags.blobs !== undefined && !flags.blobs.startsWith('oci://')) {
+    throw new UsageError('USAGE', '--blobs takes an oci://host/prefix URL');
+  }
+  return {
+    metadata:
+      flags.database === undefined
+        ? { kind: 'sqlite', path: join(dataDir, 'cairn.sqlite') }
+        : { kind: 'postgres', url: flags.database },
+    blobs:
+      flags.blobs === undefined
+        ? { kind: 'filesystem', dir: join(dataDir, 'blobs') }
+        : { kind: 'oci', url: flags.blobs },
+  };
+}
+
+function port(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_PORT;
+  const n = Number(text);
+  if (!/^[0-9]{1,5}$/.test(text) || n > 65535)
+    throw new UsageError('USAGE', '--port takes 0–65535');
+  return n;
+}
+
+/** Never print credentials that may sit in a database URL. */
+function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}
+
+export function registerServeCommand(
+  program: Command,
+  io: Io,
+  setExit: (code: number) => void,
+  deps: ServeDependencies,
+): void {
+  program
+    .command('serve')
+    .description(
+      'run the Cairn registry server (SQLite + filesystem blobs under --data-dir by default)',
+    )
+    .option(
+      '--data-dir <dir>',
+      `where the embedded database and blobs live (default ./${DEFAULT_DATA_DIR})`,
+    )
+    .option('--host <host>', `address to bind (default ${DEFAULT_HOST})`)
+    .option('--port <port>', `port to listen on (default ${DEFAULT_PORT})`)
+    .option('--database <url>', 'PostgreSQL metadata store (postgres://…) instead of SQLite')
+    .option(
+      '--blobs <url>',
+      'OCI distribution registry for blobs (oci://host/prefix) instead of files',
+    )
+    .option('--trust-root <file>', 'the trust root signatures are verified against')
+    .option('--policy <dir>', 'policy directory for promotion and protected retrieval')
+    .option('--signing-key <pem>', 'central signing: the server signs with this private key')
+    .option('--pkcs11-uri <uri>', 'central signing with a key in a PKCS#11 token')
+    .option('--passphrase-file <file>', 'passphrase of --signing-key (or CAIRN_KEY_PASSPHRASE)')
+    .option('--json', 'print the startup information as JSON on stdout')
+    .action(async (flags: ServeFlags) => setExit(await serveCommand(io, flags, deps)));
+}
+
+/**
+ * Starts the server and resolves when it has shut down (SIGINT/SIGTERM): stop accepting,
+ * finish requests in flight, close the stores.
+ */
+export async function serveCommand(
+  io: Io,
+  flags: ServeFlags,
+  deps: ServeDependencies,
+): Promise<number> {
+  const backends = resolveBackends(io, flags);
+  const host = flags.host ?? DEFAULT_HOST;
+  const listenPort = port(flags.port);
+  const trustRoot = flags.trustRoot === undefined ? undefined : loadTrustRoot(io, flags.trustRoot);
+  const policies: RegistryPolicies | undefined =
+    flags.policy === undefined ? undefined : loadPolicyDirectory(io, flags.policy);
+  let signer: Signer | undefined;
+  if (flags.signingKey !== undefined || flags.pkcs11Uri !== undefined) {
+    signer = loadSigner(io, {
+      ...(flags.signingKey === undefined ? {} : { privateKey: flags.signingKey }),
+      ...(flags.pkcs11Uri === undefined ? {} : { pkcs11Uri: flags.pkcs11Uri }),
+      ...(flags.passphraseFile === undefined ? {} : { passphraseFile: flags.passphraseFile }),
+      allowUnencryptedKey: false,
+      ignoreGitPaths: true,
+    });
+  }
+  if (backends.metadata.kind === 'sqlite')
+    mkdirSync(join(backends.metadata.path, '..'), { recursive: true, mode: 0o700 });
+  if (backends.blobs.kind === 'filesystem')
+    mkdirSync(backends.blobs.dir, { recursive: true, mode: 0o700 });
+  const metadata = await deps.openMetadata(backends.metadata);
+  let blobs: BlobStore;
+  try {
+    await metadata.migrate();
+    blobs = await deps.openBlobs(backends.blobs);
+  } catch (err) {
+    await metadata.close();
+    throw err;
+  }
+  const registry = new Registry({
+    metadata,
+    blobs,
+    ...(trustRoot === undefined ? {} : { trust: { root: trustRoot } }),
+    ...(policies === undefined ? {} : { policies }),
+    ...(signer === undefined ? {} : { signer }),
+  });
+  const app = await buildServer({
+    registry,
+    auth: deps.auth(metadata),
+    logger: { level: io.env['CAIRN_LOG_LEVEL'] ?? 'info' },
+    onClose: async () => {
+      await Promise.allSettled([blobs.close(), metadata.close()]);
+      if (signer !== undefined && 'close' in signer && typeof signer.close === 'function') {
+        (signer.close as () => void)();
+      }
+    },
+  });
+  const token = await deps.bootstrapAdminToken(metadata);
+  await app.listen({ host, port: listenPort });
+  const address = app.server.address();
+  const actualPort = typeof address === 'object' && address !== null ? address.port : listenPort;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
+  const info = {
+    ok: true,
+    url,
+    metadata:
+      backends.metadata.kind === 'sqlite'
+        ? backends.metadata
+        : { kind: 'postgres', url: redactUrl(backends.metadata.url) },
+    blobs: backends.blobs,
+    trustRoot: trustRoot === undefined ? null : { version: trustRoot.document.version },
+    policies: policies === undefined ? 0 : policies.policies.length,
+    signing: signer !== undefined,
+    ...(token === undefined ? {} : { bootstrapAdminToken: token }),
+  };
+  if (flags.json === true) printJson(io, info);
+  else {
+    say(io, `Cairn registry listening on ${url}`);
+    say(io, `  metadata: ${JSON.stringify(info.metadata)}  blobs: ${JSON.stringify(info.blobs)}`);
+    if (token !== undefined) {
+      say(io, '');
+      say(io, 'Bootstrap admin token (shown once, stored only as a hash):');
+      say(io, `  ${token}`);
+      say(io, `Log in with:  echo "$TOKEN" | cairn login ${url}`);
+    }
+    if (trustRoot === undefined)
+      note(io, 'note: no --trust-root: no signature verifies, so promotion denies');
+    if (policies === undefined)
+      note(io, 'note: no --policy: every promotion is denied (NO_POLICY)');
+  }
+  await new Promise<void>((done) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      done();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await app.close();
+  return 0;
+}
