@@ -7,23 +7,28 @@ import {
   type WritableBundle,
 } from '../envelope/index.js';
 import { InfraError, VerificationError, isCairnError } from '../errors/index.js';
-import { publicKeyHint, type Signer } from '../keys/index.js';
+import { publicKeyHint, type Signer, type TrustedSignatureFacts } from '../keys/index.js';
 import {
   verifyStatementBundle,
   type SignerFacts,
   type VerificationTrust,
 } from '../verify/index.js';
 import {
+  CAIRN_LICENSE_V1,
   CAIRN_SCAN_V1,
+  CAIRN_TRAINING_V1,
   CAIRN_TRANSFORMATION_V1,
   MAX_PREDICATE_BYTES,
   SLSA_PROVENANCE_V1,
+  SLSA_VERIFICATION_SUMMARY_V1,
   isKnownPredicateType,
   type KnownPredicateType,
 } from './predicates.js';
 import { provenanceFromJSON } from './provenance.js';
 import type { JsonValue } from './statement.js';
+import { licenseFromJSON, trainingFromJSON } from './training.js';
 import { scanPredicateFromJSON, transformationFromJSON } from './transformation.js';
+import { verificationSummaryFromJSON } from './verification-summary.js';
 
 /**
  * Signs an in-toto statement as Cairn signs models: DSSE over PAE(in-toto type, statement) in a
@@ -64,6 +69,8 @@ export interface VerifiedAttestation {
   /** The predicate as its parser read it. */
   readonly predicate: JsonValue;
   readonly warnings: readonly string[];
+  /** Set when checked against a trust root: the signer entry that matched, and what was checked. */
+  readonly trustedSigner?: TrustedSignatureFacts;
 }
 
 export interface VerifyAttestationOptions {
@@ -146,6 +153,12 @@ function parsePredicate(type: KnownPredicateType, predicate: unknown): JsonValue
       return transformationFromJSON(predicate) as unknown as JsonValue;
     case CAIRN_SCAN_V1:
       return scanPredicateFromJSON(predicate) as unknown as JsonValue;
+    case CAIRN_TRAINING_V1:
+      return trainingFromJSON(predicate) as unknown as JsonValue;
+    case CAIRN_LICENSE_V1:
+      return licenseFromJSON(predicate) as unknown as JsonValue;
+    case SLSA_VERIFICATION_SUMMARY_V1:
+      return verificationSummaryFromJSON(predicate) as unknown as JsonValue;
   }
 }
 

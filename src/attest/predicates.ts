@@ -12,6 +12,12 @@ export const SLSA_PROVENANCE_V1 = 'https://slsa.dev/provenance/v1';
 export const CAIRN_TRANSFORMATION_V1 = `${CAIRN_PREDICATE_BASE}transformation/v1`;
 /** A `cairn scan` report (ScanReport, versioned by its own `version` field too). */
 export const CAIRN_SCAN_V1 = `${CAIRN_PREDICATE_BASE}scan/v1`;
+/** SLSA Verification Summary v1: a verifier's decision (e.g. a registry promotion) about an artifact. */
+export const SLSA_VERIFICATION_SUMMARY_V1 = 'https://slsa.dev/verification_summary/v1';
+/** How a model was trained: data snapshots, preprocessing, hyperparameters, evaluations, runs. */
+export const CAIRN_TRAINING_V1 = `${CAIRN_PREDICATE_BASE}training/v1`;
+/** The declared licence (SPDX expression) and the model card's file digest. */
+export const CAIRN_LICENSE_V1 = `${CAIRN_PREDICATE_BASE}license/v1`;
 /** The SLSA buildType Cairn's provenance uses: a model directory attested where it was built. */
 export const CAIRN_MODEL_BUILD_TYPE_V1 = `${CAIRN_PREDICATE_BASE}buildtype/model/v1`;
 
@@ -20,6 +26,9 @@ export const KNOWN_PREDICATE_TYPES = [
   SLSA_PROVENANCE_V1,
   CAIRN_TRANSFORMATION_V1,
   CAIRN_SCAN_V1,
+  CAIRN_TRAINING_V1,
+  CAIRN_LICENSE_V1,
+  SLSA_VERIFICATION_SUMMARY_V1,
 ] as const;
 export type KnownPredicateType = (typeof KNOWN_PREDICATE_TYPES)[number];
 
@@ -32,6 +41,9 @@ export const PREDICATE_NAMES = {
   provenance: SLSA_PROVENANCE_V1,
   transform: CAIRN_TRANSFORMATION_V1,
   scan: CAIRN_SCAN_V1,
+  training: CAIRN_TRAINING_V1,
+  license: CAIRN_LICENSE_V1,
+  vsa: SLSA_VERIFICATION_SUMMARY_V1,
 } as const satisfies Record<string, KnownPredicateType>;
 export type PredicateName = keyof typeof PREDICATE_NAMES;
 

@@ -3,6 +3,7 @@ import { IN_TOTO_STATEMENT_V1 } from '../envelope/index.js';
 import { InfraError } from '../errors/index.js';
 import { z } from 'zod';
 import { ValidationError } from '../errors/index.js';
+import type { BuiltStatement } from './provenance.js';
 
 /** A JSON value, as predicates carry them. */
 export type JsonValue =
@@ -19,6 +20,14 @@ export const jsonValue: z.ZodType<JsonValue> = z.lazy(() =>
     z.record(z.string(), jsonValue),
   ]),
 );
+
+/** An in-toto digest set, `{ "sha256": "<hex>" }`: algorithm names, lowercase hex, at least one. */
+export const digestSet = z
+  .record(
+    z.string().regex(/^[a-z0-9-]{1,32}$/, 'not a digest algorithm name'),
+    z.string().regex(/^[0-9a-f]{16,256}$/, 'not a lowercase hex digest'),
+  )
+  .refine((d) => Object.keys(d).length > 0, { message: 'names no digest' });
 
 export interface StatementInput {
   readonly digest: ArtifactDigest;
@@ -75,4 +84,21 @@ export function parseWith<T>(schema: z.ZodType<T>, input: unknown, what: string)
       .join('; ')}${issues.length > 5 ? ` (and ${issues.length - 5} more)` : ''}`,
     { details: { issues } },
   );
+}
+
+/** A parsed predicate with the statement bytes about `subject` that carry it. */
+export function built<P>(
+  subject: { readonly digest: ArtifactDigest; readonly subjectName: string },
+  predicateType: string,
+  predicate: P,
+): BuiltStatement<P> {
+  return {
+    predicate,
+    statement: serializeStatement({
+      digest: subject.digest,
+      subjectName: subject.subjectName,
+      predicateType,
+      predicate: predicate as unknown as Record<string, JsonValue>,
+    }),
+  };
 }

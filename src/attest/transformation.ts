@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { isArtifactDigest, type ArtifactDigest } from '../digest/index.js';
 import { CAIRN_SCAN_V1, CAIRN_TRANSFORMATION_V1 } from './predicates.js';
 import type { BuiltStatement } from './provenance.js';
-import { jsonValue, parseWith, serializeStatement, type JsonValue } from './statement.js';
+import { built, jsonValue, parseWith, type JsonValue } from './statement.js';
 
 const artifactDigest = z
   .string()
@@ -59,15 +59,7 @@ export function buildTransformation(
     params: input.params,
     ...(input.finishedOn === undefined ? {} : { finishedOn: input.finishedOn.toISOString() }),
   });
-  return {
-    predicate,
-    statement: serializeStatement({
-      digest: input.digest,
-      subjectName: input.subjectName,
-      predicateType: CAIRN_TRANSFORMATION_V1,
-      predicate: predicate as unknown as Record<string, JsonValue>,
-    }),
-  };
+  return built(input, CAIRN_TRANSFORMATION_V1, predicate);
 }
 
 /**
@@ -92,13 +84,5 @@ export function buildScanAttestation(input: {
   readonly report: unknown;
 }): BuiltStatement<ScanPredicate> {
   const predicate = scanPredicateFromJSON(input.report);
-  return {
-    predicate,
-    statement: serializeStatement({
-      digest: input.digest,
-      subjectName: input.subjectName,
-      predicateType: CAIRN_SCAN_V1,
-      predicate: predicate as unknown as Record<string, JsonValue>,
-    }),
-  };
+  return built(input, CAIRN_SCAN_V1, predicate);
 }

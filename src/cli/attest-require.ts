@@ -1,14 +1,20 @@
 import {
   PREDICATE_NAMES,
   defaultAttestationsPath,
+  isBundleVerifier,
   readAttestationLines,
-  verifyAttestation,
+  verifierForTrust,
+  type BundleVerifier,
   type PredicateName,
   type VerifiedAttestation,
 } from '../attest/index.js';
+import { resolve } from 'node:path';
 import type { ArtifactDigest } from '../digest/index.js';
 import { UsageError, VerificationError, isCairnError, type CairnError } from '../errors/index.js';
 import type { VerificationTrust } from '../verify/index.js';
+import { trustRootVerifierFrom } from './attest-verifier.js';
+import { note, printJson, say, type Io } from './output.js';
+import { verifyModelWithTrustRoot, type TrustRootVerifyFlags } from './trust.js';
 
 /** One line of the attestations file, verified or refused with a code. */
 export type ListedAttestation =
@@ -20,16 +26,20 @@ export type ListedAttestation =
       readonly error: CairnError;
     };
 
-/** Verifies every stored attestation against the model's current digest. */
+/**
+ * Verifies every stored attestation against the model's current digest, with one trust or a
+ * bundle verifier (a trust root, where each signer must be scoped to the predicate type).
+ */
 export function verifyStoredAttestations(
   modelPath: string,
-  trust: VerificationTrust,
+  trust: VerificationTrust | BundleVerifier,
   digest: ArtifactDigest,
 ): { path: string; results: ListedAttestation[] } {
+  const verifier = isBundleVerifier(trust) ? trust : verifierForTrust(trust);
   const path = defaultAttestationsPath(modelPath);
   const results = readAttestationLines(path).map((l): ListedAttestation => {
     try {
-      return { line: l.line, ok: true, attestation: verifyAttestation(l.bundle, trust, digest) };
+      return { line: l.line, ok: true, attestation: verifier.attestation(l.bundle, digest) };
     } catch (err) {
       if (!isCairnError(err)) throw err;
       const type = err.details?.['predicateType'];
@@ -71,7 +81,7 @@ export function parseRequired(list: string): { name: PredicateName; predicateTyp
  */
 export function requireAttestations(
   modelPath: string,
-  trust: VerificationTrust,
+  trust: VerificationTrust | BundleVerifier,
   digest: ArtifactDigest,
   required: string,
 ): Record<string, unknown>[] {
@@ -108,6 +118,9 @@ export function listedJson(r: ListedAttestation): Record<string, unknown> {
         predicateType: r.attestation.predicateType,
         digest: r.attestation.digest,
         signer: r.attestation.signer,
+        ...(r.attestation.trustedSigner === undefined
+          ? {}
+          : { trustedSigner: r.attestation.trustedSigner }),
         predicate: r.attestation.predicate,
         warnings: r.attestation.warnings,
       }
@@ -117,4 +130,45 @@ export function listedJson(r: ListedAttestation): Record<string, unknown> {
         predicateType: r.predicateType ?? null,
         error: r.error.toJSON(),
       };
+}
+
+/**
+ * `cairn verify MODEL --trust-root ROOT --require …`: the model signature is verified against the
+ * trust root (threshold, rollback state and scopes as without --require); then each required
+ * attestation must verify with a trust root signer scoped to its predicate type
+ * (SIGNER_OUT_OF_SCOPE otherwise, listed under ATTESTATION_REQUIRED).
+ */
+export async function trustRootRequireCommand(
+  io: Io,
+  model: string,
+  flags: TrustRootVerifyFlags & { readonly require: string },
+): Promise<number> {
+  parseRequired(flags.require);
+  const at = new Date();
+  const result = await verifyModelWithTrustRoot(io, model, flags, at);
+  const { verifier, version } = trustRootVerifierFrom(io, flags, at);
+  if (version !== result.trustRoot.version) {
+    // The file changed between the two reads: check nothing against a root we did not verify with.
+    throw new VerificationError(
+      'TRUST_ROOT_ROLLBACK',
+      `The trust root changed while verifying (v${result.trustRoot.version}, then v${version})`,
+      { details: { versions: [result.trustRoot.version, version] } },
+    );
+  }
+  const attestations = requireAttestations(
+    resolve(io.cwd, model),
+    verifier,
+    result.digest,
+    flags.require,
+  );
+  if (flags.json) {
+    printJson(io, { ok: true, ...result, attestations });
+    return 0;
+  }
+  for (const w of result.warnings) note(io, `warning: ${w}`);
+  say(io, 'Verification succeeded');
+  say(io, `  digest:    ${result.digest}`);
+  say(io, `  signer:    ${result.trustRoot.signer.signerId} (trust root v${version})`);
+  say(io, `  attested:  ${flags.require} (${attestations.length} attestation(s) found)`);
+  return 0;
 }

@@ -1,9 +1,16 @@
-import { basename, resolve } from 'node:path';
+import { basename, isAbsolute, relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
 import {
+  CAIRN_LICENSE_V1,
+  CAIRN_TRAINING_V1,
   CAIRN_TRANSFORMATION_V1,
   SLSA_PROVENANCE_V1,
   appendAttestation,
+  buildLicense,
+  buildTraining,
+  isSpdxExpression,
+  trainingInputFromJSON,
+  type TrainingInput,
   buildProvenance,
   buildScanAttestation,
   buildTransformation,
@@ -15,16 +22,21 @@ import {
   type JsonValue,
   type VerifiedAttestation,
 } from '../attest/index.js';
-import { isArtifactDigest, type ArtifactDigest } from '../digest/index.js';
+import { hashBytes, isArtifactDigest, type ArtifactDigest } from '../digest/index.js';
 import { MAX_JSON_DEPTH, readJsonBytes } from '../envelope/index.js';
 import { UsageError, ValidationError } from '../errors/index.js';
 import type { Pkcs11Signer, Signer } from '../keys/index.js';
 import { digestModel, readSmallFile } from '../model/index.js';
-import type { SignerFacts } from '../verify/index.js';
 import { loadSigner, type SignFlags } from './commands.js';
 import { listedJson, verifyStoredAttestations } from './attest-require.js';
+import { collect } from './inputs.js';
 import { note, printJson, say, type Io } from './output.js';
-import { addTrustOptions, trustFrom, type TrustFlags } from './trust-flags.js';
+import {
+  addVerifierOptions,
+  bundleVerifierFrom,
+  signerText,
+  type VerifierFlags,
+} from './attest-verifier.js';
 
 /** Largest `--from-json` file / `--params` value. */
 const MAX_INPUT_JSON_BYTES = 1024 * 1024;
@@ -49,7 +61,22 @@ export interface TransformFlags extends SignerFlags {
   readonly params?: string;
 }
 
-export interface AttestListFlags extends TrustFlags {
+export interface TrainingFlags extends SignerFlags {
+  readonly fromJson?: string;
+  readonly dataset?: string[];
+  readonly baseModel?: string[];
+  readonly preprocessing?: string[];
+  readonly hyperparameter?: string[];
+  readonly metric?: string[];
+  readonly experimentRun?: string[];
+}
+
+export interface LicenseFlags extends SignerFlags {
+  readonly license: string;
+  readonly modelCard?: string;
+}
+
+export interface AttestListFlags extends VerifierFlags {
   readonly json?: boolean;
 }
 
@@ -105,7 +132,51 @@ export function registerAttestCommands(
     setExit(await attestTransformCommand(io, model, opts)),
   );
 
-  addTrustOptions(
+  signerOptions(
+    attest
+      .command('training')
+      .description(
+        'sign the training lineage: data snapshots, preprocessing, hyperparameters, evaluations, runs',
+      )
+      .argument('<model>', 'model directory or file')
+      .option(
+        '--from-json <file>',
+        'JSON object with any of datasets, baseModels, preprocessing, hyperparameters, evaluations, experimentRuns, startedOn, finishedOn',
+      )
+      .option(
+        '--dataset <uri@digest>',
+        'a data snapshot, e.g. s3://b/train@sha256:<hex> (repeatable)',
+        collect,
+      )
+      .option('--base-model <digest>', 'a model this one was trained from (repeatable)', collect)
+      .option('--preprocessing <step>', 'a preprocessing step, in order (repeatable)', collect)
+      .option(
+        '--hyperparameter <name=value>',
+        'a hyperparameter; JSON values are parsed (repeatable)',
+        collect,
+      )
+      .option(
+        '--metric <spec>',
+        'an evaluation: metric=NAME,value=N,dataset=URI[,dataset-digest=ALG:HEX][,min=N|,max=N] (repeatable)',
+        collect,
+      )
+      .option('--experiment-run <uri>', 'a link to the experiment run (repeatable)', collect),
+  ).action(async (model: string, opts: TrainingFlags) =>
+    setExit(await attestTrainingCommand(io, model, opts)),
+  );
+
+  signerOptions(
+    attest
+      .command('license')
+      .description("sign the model's declared licence (SPDX) and its model card's digest")
+      .argument('<model>', 'model directory or file')
+      .requiredOption('--license <spdx>', 'SPDX license expression, e.g. Apache-2.0')
+      .option('--model-card <file>', 'the model card file (its sha256 is recorded)'),
+  ).action(async (model: string, opts: LicenseFlags) =>
+    setExit(await attestLicenseCommand(io, model, opts)),
+  );
+
+  addVerifierOptions(
     attest
       .command('list')
       .description('verify and list every attestation stored beside the model')
@@ -270,15 +341,176 @@ export async function attestTransformCommand(
   );
 }
 
+/** `URI@ALG:HEX` → a data snapshot reference; the URI may itself hold `@`. */
+function datasetFlag(text: string): { uri: string; digest: Record<string, string> } {
+  const at = text.lastIndexOf('@');
+  const colon = text.indexOf(':', at);
+  if (at <= 0 || colon === -1) {
+    throw new UsageError('USAGE', `--dataset must be URI@ALG:HEX, got ${JSON.stringify(text)}`);
+  }
+  return { uri: text.slice(0, at), digest: { [text.slice(at + 1, colon)]: text.slice(colon + 1) } };
+}
+
+function keyValue(text: string, flag: string): [string, string] {
+  const eq = text.indexOf('=');
+  if (eq <= 0)
+    throw new UsageError('USAGE', `${flag} must be NAME=VALUE, got ${JSON.stringify(text)}`);
+  return [text.slice(0, eq), text.slice(eq + 1)];
+}
+
+function number(text: string | undefined, what: string): number {
+  const n = Number(text);
+  if (text === undefined || text.trim() === '' || !Number.isFinite(n)) {
+    throw new UsageError('USAGE', `--metric ${what} must be a number, got ${JSON.stringify(text)}`);
+  }
+  return n;
+}
+
+/** `metric=accuracy,value=0.91,dataset=URI,min=0.9` → an evaluation. */
+function metricFlag(text: string): NonNullable<TrainingInput['evaluations']>[number] {
+  const fields = new Map(text.split(',').map((part) => keyValue(part, '--metric')));
+  const known = ['metric', 'value', 'dataset', 'dataset-digest', 'min', 'max'];
+  const unknown = [...fields.keys()].filter((k) => !known.includes(k));
+  const metric = fields.get('metric');
+  const dataset = fields.get('dataset');
+  if (
+    unknown.length > 0 ||
+    metric === undefined ||
+    dataset === undefined ||
+    (fields.has('min') && fields.has('max'))
+  ) {
+    throw new UsageError(
+      'USAGE',
+      `--metric must be metric=NAME,value=N,dataset=URI[,dataset-digest=ALG:HEX][,min=N|,max=N], got ${JSON.stringify(text)}`,
+    );
+  }
+  const dd = fields.get('dataset-digest');
+  const colon = dd?.indexOf(':') ?? -1;
+  const bound = fields.has('min') ? 'min' : fields.has('max') ? 'max' : undefined;
+  return {
+    metric,
+    value: number(fields.get('value'), 'value'),
+    dataset: {
+      uri: dataset,
+      ...(dd === undefined
+        ? {}
+        : { digest: { [dd.slice(0, Math.max(colon, 0))]: dd.slice(colon + 1) } }),
+    },
+    ...(bound === undefined
+      ? {}
+      : {
+          threshold: {
+            value: number(fields.get(bound), bound),
+            comparison: bound === 'min' ? ('>=' as const) : ('<=' as const),
+          },
+        }),
+  };
+}
+
+export async function attestTrainingCommand(
+  io: Io,
+  model: string,
+  flags: TrainingFlags,
+): Promise<number> {
+  const base: TrainingInput =
+    flags.fromJson === undefined
+      ? {}
+      : trainingInputFromJSON(
+          readJsonInput(
+            readSmallFile(resolve(io.cwd, flags.fromJson), MAX_INPUT_JSON_BYTES, 'JSON file'),
+            flags.fromJson,
+          ),
+        );
+  const hyperparameters: Record<string, JsonValue> = { ...base.hyperparameters };
+  for (const h of flags.hyperparameter ?? []) {
+    const [name, text] = keyValue(h, '--hyperparameter');
+    let value: JsonValue = text;
+    try {
+      value = JSON.parse(text) as JsonValue;
+    } catch {
+      // Not JSON: the text itself.
+    }
+    hyperparameters[name] = value;
+  }
+  const baseModels = (flags.baseModel ?? []).map((digest) => {
+    if (!isArtifactDigest(digest)) {
+      throw new UsageError(
+        'USAGE',
+        `--base-model must be sha256:<64 hex>, got ${JSON.stringify(digest)}`,
+      );
+    }
+    return { digest };
+  });
+  const training: TrainingInput = {
+    ...base,
+    datasets: [...(base.datasets ?? []), ...(flags.dataset ?? []).map(datasetFlag)],
+    baseModels: [...(base.baseModels ?? []), ...baseModels],
+    preprocessing: [
+      ...(base.preprocessing ?? []),
+      ...(flags.preprocessing ?? []).map((name) => ({ name })),
+    ],
+    hyperparameters,
+    evaluations: [...(base.evaluations ?? []), ...(flags.metric ?? []).map(metricFlag)],
+    experimentRuns: [
+      ...(base.experimentRuns ?? []),
+      ...(flags.experimentRun ?? []).map((uri) => ({ uri })),
+    ],
+  };
+  const modelPath = resolve(io.cwd, model);
+  const { digest } = await digestModel(modelPath);
+  return signAndStore(io, model, flags, digest, CAIRN_TRAINING_V1, () =>
+    buildTraining({ digest, subjectName: basename(modelPath), training }),
+  );
+}
+
+/** Largest model card read to digest it. */
+const MAX_MODEL_CARD_BYTES = 16 * 1024 * 1024;
+
+export async function attestLicenseCommand(
+  io: Io,
+  model: string,
+  flags: LicenseFlags,
+): Promise<number> {
+  if (!isSpdxExpression(flags.license)) {
+    throw new UsageError(
+      'USAGE',
+      `--license must be an SPDX license expression (e.g. Apache-2.0, MIT OR Apache-2.0), got ${JSON.stringify(flags.license)}`,
+    );
+  }
+  const modelPath = resolve(io.cwd, model);
+  let modelCard: { name: string; sha256: string } | undefined;
+  if (flags.modelCard !== undefined) {
+    const card = resolve(io.cwd, flags.modelCard);
+    const bytes = readSmallFile(card, MAX_MODEL_CARD_BYTES, 'Model card');
+    const inside = relative(modelPath, card);
+    modelCard = {
+      name:
+        inside !== '' && !inside.startsWith('..') && !isAbsolute(inside)
+          ? inside.split(sep).join('/')
+          : basename(card),
+      sha256: hashBytes('sha256', bytes).toString('hex'),
+    };
+  }
+  const { digest } = await digestModel(modelPath);
+  return signAndStore(io, model, flags, digest, CAIRN_LICENSE_V1, () =>
+    buildLicense({
+      digest,
+      subjectName: basename(modelPath),
+      license: flags.license,
+      ...(modelCard === undefined ? {} : { modelCard }),
+    }),
+  );
+}
+
 export async function attestListCommand(
   io: Io,
   model: string,
   flags: AttestListFlags,
 ): Promise<number> {
-  const trust = trustFrom(io, flags);
+  const verifier = bundleVerifierFrom(io, flags);
   const modelPath = resolve(io.cwd, model);
   const { digest } = await digestModel(modelPath);
-  const { path, results } = verifyStoredAttestations(modelPath, trust, digest);
+  const { path, results } = verifyStoredAttestations(modelPath, verifier, digest);
   // Unknown predicate types are expected from other tools: listed, not a failure of the listing.
   const failed = results.filter((r) => !r.ok && r.error.code !== 'ATTESTATION_PREDICATE_UNKNOWN');
   if (flags.json) {
@@ -297,7 +529,7 @@ export async function attestListCommand(
       say(
         io,
         r.ok
-          ? `  line ${r.line}: VERIFIED ${r.attestation.predicateType} signed by ${signerText(r.attestation.signer)}${proved(r.attestation)}`
+          ? `  line ${r.line}: VERIFIED ${r.attestation.predicateType} signed by ${signerText(r.attestation.signer)}${r.attestation.trustedSigner === undefined ? '' : ` (trust root signer ${r.attestation.trustedSigner.signerId})`}${proved(r.attestation)}`
           : `  line ${r.line}: REFUSED  [${r.error.code}] ${r.error.message}`,
       );
     }
@@ -306,17 +538,6 @@ export async function attestListCommand(
     }
   }
   return failed.length === 0 ? 0 : 1;
-}
-
-function signerText(s: SignerFacts): string {
-  switch (s.kind) {
-    case 'key':
-      return `key ${s.hint.slice(0, 16)}…`;
-    case 'certificate':
-      return `certificate ${s.subject}`;
-    case 'keyless':
-      return `${s.identity} (${s.issuer})`;
-  }
 }
 
 function proved(a: VerifiedAttestation): string {

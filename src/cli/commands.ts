@@ -33,7 +33,8 @@ import {
   readPassphrase,
 } from './inputs.js';
 import { note, printJson, progressReporter, say, type Io } from './output.js';
-import { listedJson, requireAttestations } from './attest-require.js';
+import { listedJson, requireAttestations, trustRootRequireCommand } from './attest-require.js';
+import { verifyChainCommand } from './lineage.js';
 import { loadPolicyDirectory, modelFacts, printDecision } from './policy.js';
 import { openPkcs11Signer, trustRootVerifyCommand } from './trust.js';
 import { trustFrom } from './trust-flags.js';
@@ -311,9 +312,16 @@ export interface VerifyFlags extends ScopeFlags {
   readonly parentSignature?: string[];
   /** `--require provenance,scan`: attestations that must verify for the signed digest. */
   readonly require?: string;
+  /** `--chain`: verify through transformation attestations back to signed roots. */
+  readonly chain?: boolean;
+  /** With --chain: directories of ancestors' signatures and attestations. */
+  readonly chainStore?: string[];
 }
 
 export async function verifyCommand(io: Io, model: string, flags: VerifyFlags): Promise<number> {
+  if (flags.chain === true || flags.chainStore !== undefined) {
+    return verifyChainCommand(io, model, flags);
+  }
   if (flags.trustRoot !== undefined) {
     if (
       flags.publicKey !== undefined ||
@@ -322,9 +330,13 @@ export async function verifyCommand(io: Io, model: string, flags: VerifyFlags): 
     ) {
       throw new UsageError('USAGE', '--trust-root replaces --public-key and --identity');
     }
-    if (flags.require !== undefined) {
-      // Refused rather than ignored: a gate must never pass a requirement it did not check.
-      throw new UsageError('USAGE', '--require is not supported with --trust-root yet');
+    if (flags.require !== undefined && flags.policy === undefined) {
+      // Each attestation's signer must be in the trust root and scoped to its predicate type.
+      return trustRootRequireCommand(io, model, {
+        ...flags,
+        trustRoot: flags.trustRoot,
+        require: flags.require,
+      });
     }
     if (flags.policy !== undefined) {
       // Likewise: trust-root verification does not feed the policy engine yet.

@@ -13,6 +13,7 @@ import {
 } from './commands.js';
 import { registerAttestCommands } from './attest.js';
 import { demoCommand } from './demo.js';
+import { registerLineageCommands } from './lineage.js';
 import { registerPolicyCommands } from './policy.js';
 import { registerRegistryCommands } from './registry-commands.js';
 import { registerScanCommands } from './scan.js';
@@ -173,7 +174,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       .option('--ignore-unsigned-files', 'tolerate files the signature does not name')
       .option(
         '--require <predicates>',
-        'attestations that must verify for the signed digest: provenance, scan, transform (comma-separated)',
+        'attestations that must verify for the signed digest: provenance, scan, transform, training, license, vsa (comma-separated)',
       )
       .option(
         '--policy <dir>',
@@ -193,6 +194,15 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       .option(
         '--parent-signature <bundle>',
         "with --policy: a derived model's parent signature, for transformation continuity (repeatable)",
+        collect,
+      )
+      .option(
+        '--chain',
+        'verify through transformation attestations back to signed roots (each hop vouched for)',
+      )
+      .option(
+        '--chain-store <dir>',
+        "with --chain: directory of ancestors' signatures and attestations (repeatable)",
         collect,
       ),
   ).action(async (model: string, opts: VerifyFlags) =>
@@ -219,6 +229,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   registerPolicyCommands(program, io, setExit);
   registerTrustCommands(program, io, setExit);
   registerAttestCommands(program, io, setExit);
+  registerLineageCommands(program, io, setExit);
   registerRegistryCommands(program, io, setExit);
 
   return program;

@@ -186,6 +186,43 @@ export const ERROR_CATALOG = {
     ),
     http: 422,
   },
+  // ── the registry store: repositories, tags, blobs, uploads ─────────────────────────
+  REPOSITORY_EXISTS: usageHttp(409)(
+    'A repository with that name already exists.',
+    'Use the existing repository, or pick another name; repositories are never replaced.',
+  ),
+  TAG_CONFLICT: usageHttp(409)(
+    'The tag does not point where the request expected (compare-and-set failed).',
+    'Someone moved the tag meanwhile; read it again (`cairn tags`) and retry with the current digest.',
+  ),
+  TAG_IMMUTABLE: denied(
+    'The repository is protected: its tags, once set, never move.',
+    'Use a new tag, or refer to the artifact by digest; every tag of a protected repository is permanent.',
+  ),
+  BLOB_NOT_FOUND: notFound(
+    'No blob with that digest is in the blob store.',
+    'Upload the blob first; blobs are addressed by the SHA-256 of their bytes.',
+  ),
+  BLOB_DIGEST_MISMATCH: invalid(
+    'The uploaded bytes do not hash to the digest they were committed under.',
+    'The upload was discarded; send the file again and check it was not truncated or changed in transit.',
+  ),
+  BLOB_UPLOAD_UNKNOWN: notFound(
+    'The blob upload does not exist: it never did, was committed, aborted or expired.',
+    'Start a new upload.',
+  ),
+  BLOB_UPLOAD_OFFSET: usageHttp(409)(
+    'The chunk does not start where the upload currently ends.',
+    'Ask for the upload state (its offset) and resume from there.',
+  ),
+  BLOB_TOO_LARGE: usageHttp(413)(
+    'The blob or chunk is larger than the store accepts.',
+    'Send smaller chunks, or ask the operator to raise the blob size limit.',
+  ),
+  STORE_INPUT_INVALID: invalid(
+    'A value handed to the store breaks its contract (malformed digest, range, limit or id).',
+    'This is usually a bug in the caller; the details name the field.',
+  ),
   // ── malformed signature bundles (exit 2: the input cannot be read as a bundle) ────────
   BUNDLE_MALFORMED: invalid(
     'The signature file is not valid JSON.',
@@ -350,6 +387,30 @@ export const ERROR_CATALOG = {
     'A required attestation is absent, does not verify, or is about another digest.',
     'Each missing predicate is listed; create it with `cairn attest` (or `cairn scan --attest`) and sign it with a trusted key.',
   ),
+  CHAIN_HOP_UNSIGNED: denied(
+    'An artifact on the transformation chain has no signature or transformation attestation of its own.',
+    'A derived model never inherits its parent\'s signature ("signed once, trusted forever"): attest how it was made with `cairn attest transform --from PARENT`, or sign it.',
+  ),
+  CHAIN_HOP_UNTRUSTED: denied(
+    'A signature or transformation attestation on the chain is signed by a signer that is not trusted, or not in scope for it.',
+    'Each refused bundle is listed with its own code (KEY_MISMATCH, SIGNER_OUT_OF_SCOPE, …); re-sign the hop with a signer trusted for that predicate type.',
+  ),
+  CHAIN_PARENT_MISSING: denied(
+    'A transformation attestation names a parent that the chain store does not hold.',
+    "Put the parent's signature (and its attestations) in a `--chain-store` directory (docs/cli.md, `cairn verify --chain`).",
+  ),
+  CHAIN_DIGEST_MISMATCH: denied(
+    'A parent found for a transformation hop is signed for another digest than the one the transformation names.',
+    "The materials of a transformation must be the parent's exact digest; the store entry or the transformation is wrong.",
+  ),
+  CHAIN_CYCLE: denied(
+    'Transformation attestations name an artifact as its own ancestor.',
+    'Content digests cannot form a cycle honestly; the attestations are hostile or broken.',
+  ),
+  CHAIN_TOO_LONG: denied(
+    'The transformation chain is deeper or wider than Cairn walks.',
+    'Cairn walks at most 32 hops and 256 artifacts; a longer chain is refused rather than walked without bound.',
+  ),
   PULL_DIGEST_MISMATCH: denied(
     'A file downloaded from the registry does not hash to the digest the artifact lists, or the artifact is not the digest asked for.',
     'Nothing was written to the output directory; the server or the path to it may be tampering. Report it and pull again.',
@@ -430,6 +491,10 @@ export const ERROR_CATALOG = {
   PKCS11_OPERATION_FAILED: infra(
     'The PKCS#11 token failed an operation.',
     'Run again; if it persists, check the token with its vendor tools. The CKR code is in the details.',
+  ),
+  STORE_UNAVAILABLE: infra(
+    'The metadata database or blob backend is down, unreachable or refused the operation.',
+    'Nothing was changed; check the database / blob registry (GET /readyz) and retry.',
   ),
   REGISTRY_UNREACHABLE: infra(
     'The Cairn server could not be reached, or the connection broke or timed out.',
