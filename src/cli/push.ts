@@ -284,8 +284,7 @@ async function uploadBlob(
         const offsetConflict = isCairnError(err) && (err.code as string) === 'BLOB_UPLOAD_OFFSET';
         if ((!isConnectionFailure(err) && !offsetConflict) || resumes >= MAX_RESUMES) throw err;
         resumes += 1;
-        await sleep(100 * 2 ** resumes);
-        const at = await api.uploadOffset(repo, id);
+        const at = await serverOffset(api, repo, id, resumes);
         progress.add(at - offset);
         offset = at;
       }
@@ -295,5 +294,22 @@ async function uploadBlob(
     // Best effort: an abandoned upload is invisible anyway and expires on the server.
     if (!isConnectionFailure(err)) await api.abortUpload(repo, id).catch(() => undefined);
     throw err;
+  }
+}
+
+/** The upload's offset as the server holds it, asked again (with back-off) while the link is down. */
+async function serverOffset(
+  api: RegistryApi,
+  repo: string,
+  id: string,
+  attempt: number,
+): Promise<number> {
+  for (let tries = attempt; ; tries++) {
+    await sleep(100 * 2 ** tries);
+    try {
+      return await api.uploadOffset(repo, id);
+    } catch (err) {
+      if (!isConnectionFailure(err) || tries >= MAX_RESUMES) throw err;
+    }
   }
 }
