@@ -1,4 +1,20 @@
 /** The store domain's door: metadata (SQLite | PostgreSQL) and blob (filesystem | OCI) stores. */
+export { openSqliteStore } from './sqlite.js';
+export { openFilesystemBlobStore } from './filesystem-blobs.js';
+export {
+  AUDIT_GENESIS_HASH,
+  auditRecordHash,
+  canonicalJson,
+  verifyAuditChain,
+} from './audit-chain.js';
+
+export type { SqliteStoreOptions } from './sqlite.js';
+export type { FilesystemBlobStoreOptions } from './filesystem-blobs.js';
+export type {
+  AuditChainProblem,
+  AuditChainVerification,
+  UnhashedAuditRecord,
+} from './audit-chain.js';
 export type {
   Actor,
   ApiTokenRecord,

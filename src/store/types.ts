@@ -1,7 +1,7 @@
 /**
  * The store contract: what the registry needs from metadata and blob storage. Every backend
  * (SQLite | PostgreSQL metadata; filesystem | OCI distribution blobs) implements exactly this and
- * passes one contract test suite (`test/store/contract.*`).
+ * passes one contract test suite (`test/store/metadata-contract.ts`, `test/store/blob-contract.ts`).
  *
  * Rules every backend keeps:
  * - Every method is atomic: it happens whole or not at all. Multi-row changes run in one
@@ -287,8 +287,10 @@ export interface BlobStore {
 
   stat(digest: Sha256Digest): Promise<BlobInfo | undefined>;
   /**
-   * Streams the blob's bytes (optionally a byte range, end exclusive). The stream errors with
-   * `BLOB_NOT_FOUND` if absent. Callers that serve protected content re-hash what they send.
+   * Streams the blob's bytes (optionally a byte range, end exclusive). Rejects with
+   * `BLOB_NOT_FOUND` if absent (before any byte, so a server can still answer 404) and with
+   * `STORE_INPUT_INVALID` for a range outside the blob. Callers that serve protected content
+   * re-hash what they send.
    */
   open(
     digest: Sha256Digest,
