@@ -37,6 +37,7 @@ import { loadavg, tmpdir, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
 import { main } from '../src/cli/index.js';
 import { RegistryApi, RegistryClient } from '../src/cli/registry-client.js';
 import { runPool } from '../src/cli/transfer.js';
@@ -103,18 +104,27 @@ function randomFile(path: string, bytes: number): void {
   closeSync(fd);
 }
 
-function freePortServer(child: ChildProcess, pattern: RegExp, what: string): Promise<string> {
+/** Resolves with the first JSON object `cairn serve --json` prints (pretty-printed, several lines). */
+function serveStartup(child: ChildProcess): Promise<{ url: string; bootstrapAdminToken: string }> {
   return new Promise((resolve, reject) => {
     let seen = '';
-    const onData = (c: Buffer) => {
+    child.stdout?.on('data', (c: Buffer) => {
       seen += c.toString();
-      const m = pattern.exec(seen);
-      if (m !== null) resolve(m[1]!);
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${what} exited ${code}: ${seen}`)));
-    setTimeout(() => reject(new Error(`${what} did not start: ${seen}`)), 30_000).unref();
+      const end = seen.indexOf('\n}\n');
+      if (end === -1) return;
+      try {
+        const info = JSON.parse(seen.slice(seen.indexOf('{'), end + 2)) as {
+          url: string;
+          bootstrapAdminToken: string;
+        };
+        resolve(info);
+      } catch (err) {
+        reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+    child.stderr?.on('data', (c: Buffer) => (seen += c.toString()));
+    child.once('exit', (code) => reject(new Error(`cairn serve exited ${code}: ${seen}`)));
+    setTimeout(() => reject(new Error(`cairn serve did not start: ${seen}`)), 30_000).unref();
   });
 }
 
@@ -289,21 +299,22 @@ spec:
       keyPath,
       '--json',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...baseEnv } },
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...baseEnv, CAIRN_LOG_LEVEL: 'error' },
+    },
   );
   children.push(serve);
-  const startup = JSON.parse(await freePortServer(serve, /^(\{.*\})$/m, 'cairn serve')) as {
-    url: string;
-    token: string;
-  };
+  const started2 = await serveStartup(serve);
+  const startup = { url: started2.url, token: started2.bootstrapAdminToken };
   const env = { ...baseEnv, CAIRN_TOKEN: startup.token, CAIRN_SERVER: startup.url };
   const dockerUrl = await startDockerRegistry();
   const docker = new RegistryClient({ server: dockerUrl });
   const api = new RegistryApi(new RegistryClient({ server: startup.url, token: startup.token }));
-  await api.client.json('POST', '/v1/repos', (await import('zod')).z.unknown(), {
+  await api.client.json('POST', '/v1/repos', z.unknown(), {
     json: { name: 'bench/large' },
   });
-  await api.client.json('POST', '/v1/repos', (await import('zod')).z.unknown(), {
+  await api.client.json('POST', '/v1/repos', z.unknown(), {
     json: { name: 'bench/small' },
   });
 

@@ -1,5 +1,10 @@
 import { Option, type Command } from 'commander';
-import { auditExportCommand, auditListCommand } from './audit.js';
+import {
+  auditExportCommand,
+  auditListCommand,
+  auditVerifyCommand,
+  type AuditVerifyFlags,
+} from './audit.js';
 import { loginCommand, logoutCommand, whoamiCommand } from './login.js';
 import type { Io } from './output.js';
 import { promoteCommand, type PromoteFlags } from './promote.js';
@@ -143,4 +148,16 @@ export function registerRegistryCommands(
   ).action(async (opts: { out?: string; server?: string; json?: boolean }) =>
     setExit(await auditExportCommand(io, opts)),
   );
+  serverOptions(
+    audit
+      .command('verify')
+      .description(
+        'check the hash chain of the trail (fetched, or an exported file); names the first edited, deleted or reordered record',
+      )
+      .option('--file <jsonl>', 'verify an exported trail instead of fetching it')
+      .option(
+        '--head <seq:hash>',
+        'the last record you trust: also detects records cut off the end',
+      ),
+  ).action(async (opts: AuditVerifyFlags) => setExit(await auditVerifyCommand(io, opts)));
 }
