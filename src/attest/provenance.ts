@@ -302,6 +302,10 @@ export interface RuntimeFacts {
   readonly os: string;
   readonly arch: string;
   readonly node: string;
+  /** The Python version the model was built with, when given. */
+  readonly python?: string;
+  /** The accelerator it was built on (e.g. `nvidia-h100`, `cuda-12.4`), when given. */
+  readonly accelerator?: string;
 }
 
 export interface ProvenanceInput {

@@ -51,6 +51,8 @@ export interface SignerFlags {
 
 export interface ProvenanceFlags extends SignerFlags {
   readonly builderId?: string;
+  readonly pythonVersion?: string;
+  readonly accelerator?: string;
   readonly fromJson?: string;
 }
 
@@ -111,6 +113,8 @@ export function registerAttestCommands(
       )
       .argument('<model>', 'model directory or file')
       .option('--builder-id <uri>', 'builder id when no CI system is detected (or to override it)')
+      .option('--python-version <version>', 'the Python version the model was built with')
+      .option('--accelerator <name>', 'the accelerator it was built on (e.g. nvidia-h100)')
       .option(
         '--from-json <file>',
         'JSON object adding to or overriding parts of the predicate (buildType, externalParameters, …)',
@@ -300,7 +304,13 @@ export async function attestProvenanceCommand(
       manifest,
       modelPath,
       env: io.env,
-      runtime: { os: process.platform, arch: process.arch, node: process.versions.node },
+      runtime: {
+        os: process.platform,
+        arch: process.arch,
+        node: process.versions.node,
+        ...(flags.pythonVersion === undefined ? {} : { python: flags.pythonVersion }),
+        ...(flags.accelerator === undefined ? {} : { accelerator: flags.accelerator }),
+      },
       tool: { cairn: version },
       startedOn,
       finishedOn: new Date(),

@@ -46,7 +46,7 @@ function keyPair() {
   };
 }
 
-const digestOf = (c: string) => `sha256:${c.repeat(64)}`;
+const digestOf = (c: string): ArtifactDigest => `sha256:${c.repeat(64)}`;
 
 /** A signed model on disk: its digest and its `model.sig` bytes. */
 async function signedModel(t: TestContext, signer: Signer, content: string) {
@@ -206,7 +206,7 @@ test('a missing parent, an untrusted hop, a parent signed for another digest, a 
 
   // MAX_CHAIN_DEPTH + 2 transformations in a row, never reaching a root.
   const hops: Record<string, ArtifactEvidence> = {};
-  const at = (i: number) => `sha256:${i.toString(16).padStart(64, '0')}`;
+  const at = (i: number): ArtifactDigest => `sha256:${i.toString(16).padStart(64, '0')}`;
   for (let i = 1; i <= MAX_CHAIN_DEPTH + 2; i++) {
     hops[at(i)] = evidence([], [await transformation(k.signer, at(i), at(i + 1))]);
   }

@@ -45,6 +45,10 @@ test('attest provenance and transform append signed lines that attest list verif
       '--allow-unencrypted-key',
       '--builder-id',
       'https://ci.example/builder',
+      '--python-version',
+      '3.11.9',
+      '--accelerator',
+      'nvidia-h100',
       '--from-json',
       join(dir, 'extra.json'),
       '--json',
@@ -56,12 +60,20 @@ test('attest provenance and transform append signed lines that attest list verif
     line: number;
     digest: string;
     predicate: {
-      buildDefinition: { externalParameters: { epochs: number } };
+      buildDefinition: {
+        externalParameters: { epochs: number };
+        internalParameters: { runtime: Record<string, string> };
+      };
       runDetails: { builder: { id: string } };
     };
   }>();
   assert.equal(p.line, 1);
   assert.equal(p.predicate.buildDefinition.externalParameters.epochs, 3);
+  assert.equal(p.predicate.buildDefinition.internalParameters.runtime['python'], '3.11.9');
+  assert.equal(
+    p.predicate.buildDefinition.internalParameters.runtime['accelerator'],
+    'nvidia-h100',
+  );
   assert.equal(p.predicate.runDetails.builder.id, 'https://ci.example/builder');
 
   const parent = `sha256:${'b'.repeat(64)}`;
@@ -275,4 +287,320 @@ test('scan --attest writes a signed scan attestation that verify --require scan 
   assert.equal(ok.code, 0, ok.stderr);
   assert.equal((await runCli(['scan', model, ...key, '--json'])).code, 2);
   assert.equal((await runCli(['scan', model, '--attest', '--json'])).code, 2);
+});
+
+/** Signs MODEL's parent relationship and returns the parent's digest. */
+async function digestOf(model: string): Promise<string> {
+  const r = await runCli(['digest', model, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  return r.json<{ digest: string }>().digest;
+}
+
+test('verify --chain: a quantised model with only its parent signature fails; a transformation hop passes', async (t) => {
+  const { dir, model: parent } = setup(t);
+  const key = ['--private-key', join(dir, 'key.pem'), '--allow-unencrypted-key'];
+  const trust = ['--public-key', join(dir, 'key.pub')];
+  writeFileSync(join(parent, 'README.md'), '# card\n');
+  assert.equal((await runCli(['sign', parent, ...key])).code, 0);
+  const signedParent = await digestOf(parent);
+  const training = await runCli(
+    [
+      'attest',
+      'training',
+      parent,
+      '--dataset',
+      `s3://data/train@sha256:${'a'.repeat(64)}`,
+      '--hyperparameter',
+      'lr=0.001',
+      '--hyperparameter',
+      'optimizer=adamw',
+      '--preprocessing',
+      'dedupe',
+      '--metric',
+      'metric=accuracy,value=0.91,dataset=s3://data/eval,min=0.9',
+      '--experiment-run',
+      'https://mlflow.example/runs/7',
+      ...key,
+      '--json',
+    ],
+    { env },
+  );
+  assert.equal(training.code, 0, training.stderr);
+  const tp = training.json<{
+    predicate: {
+      hyperparameters: Record<string, unknown>;
+      evaluations: { passed: boolean; threshold: { comparison: string } }[];
+    };
+  }>().predicate;
+  assert.deepEqual(tp.hyperparameters, { lr: 0.001, optimizer: 'adamw' });
+  assert.equal(tp.evaluations[0]!.passed, true);
+  assert.equal(tp.evaluations[0]!.threshold.comparison, '>=');
+  const license = await runCli(
+    [
+      'attest',
+      'license',
+      parent,
+      '--license',
+      'Apache-2.0',
+      '--model-card',
+      join(parent, 'README.md'),
+      ...key,
+      '--json',
+    ],
+    { env },
+  );
+  assert.equal(license.code, 0, license.stderr);
+  assert.equal(
+    license.json<{ predicate: { modelCard: { name: string } } }>().predicate.modelCard.name,
+    'README.md',
+  );
+  const required = await runCli(['verify', parent, ...trust, '--require', 'training,license']);
+  assert.equal(required.code, 0, required.stderr);
+
+  // The store holds a copy of the parent's signature and attestations.
+  const store = join(dir, 'store');
+  mkdirSync(join(store, 'parent'), { recursive: true });
+  writeFileSync(join(store, 'parent', 'model.sig'), readFileSync(join(parent, 'model.sig')));
+
+  // "Signed once, trusted forever": quantised bytes, the parent's signature copied beside them.
+  const quantised = join(dir, 'quantised');
+  mkdirSync(quantised);
+  writeFileSync(join(quantised, 'weights.bin'), 'q4');
+  writeFileSync(join(quantised, 'model.sig'), readFileSync(join(parent, 'model.sig')));
+  const chain = (m: string, ...more: string[]) =>
+    runCli(['verify', m, '--chain', '--chain-store', store, ...trust, '--json', ...more]);
+  const once = await chain(quantised);
+  assert.equal(once.code, 1);
+  assert.equal(once.json<{ error: { code: string } }>().error.code, 'CHAIN_HOP_UNSIGNED');
+  // Without --chain the copied signature fails too, as a model mismatch.
+  assert.equal((await runCli(['verify', quantised, ...trust])).code, 1);
+
+  // A transformation attestation from the parent's digest makes the hop.
+  const tr = await runCli(
+    [
+      'attest',
+      'transform',
+      quantised,
+      '--from',
+      signedParent,
+      '--tool',
+      'quantize',
+      '--params',
+      '{"bits":4}',
+      ...key,
+    ],
+    { env },
+  );
+  assert.equal(tr.code, 0, tr.stderr);
+  const ok = await chain(quantised);
+  assert.equal(ok.code, 0, ok.stdout);
+  const nodes = ok.json<{ chain: { nodes: { digest: string; role: string }[] } }>().chain.nodes;
+  assert.deepEqual(
+    nodes.map((n) => [n.digest, n.role]),
+    [
+      [await digestOf(quantised), 'derived'],
+      [signedParent, 'root'],
+    ],
+  );
+  assert.equal((await chain(quantised, '--require', 'transform')).code, 0);
+
+  // cairn lineage: data → training → transforms → this digest, as text and JSON.
+  writeFileSync(
+    join(store, 'parent', 'model.att.jsonl'),
+    readFileSync(join(parent, 'model.att.jsonl')),
+  );
+  const text = await runCli(['lineage', quantised, '--chain-store', store, ...trust]);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /signed root/);
+  assert.match(text.stdout, /made by quantize \{"bits":4\}/);
+  const lineage = await runCli([
+    'lineage',
+    signedParent,
+    '--chain-store',
+    store,
+    ...trust,
+    '--json',
+  ]);
+  assert.equal(lineage.code, 0, lineage.stdout);
+  const l = lineage.json<{
+    complete: boolean;
+    nodes: { role: string; attestations: { predicateType: string }[]; refused: unknown[] }[];
+  }>();
+  assert.equal(l.complete, true);
+  assert.equal(l.nodes[0]!.role, 'root');
+  assert.deepEqual(
+    l.nodes[0]!.attestations.map((a) => a.predicateType),
+    ['https://cairn.dev/attestation/training/v1', 'https://cairn.dev/attestation/license/v1'],
+  );
+  assert.deepEqual(l.nodes[0]!.refused, []);
+  assert.match(text.stdout, /data +s3:\/\/data\/train/);
+  assert.match(text.stdout, /evaluation accuracy = 0.91 on s3:\/\/data\/eval \(>= 0.9: passed\)/);
+  assert.match(text.stdout, /license +Apache-2.0; model card README.md/);
+
+  // The parent gone from the store: the hop is missing.
+  const empty = join(dir, 'empty');
+  mkdirSync(empty);
+  const missing = await runCli([
+    'verify',
+    quantised,
+    '--chain',
+    '--chain-store',
+    empty,
+    ...trust,
+    '--json',
+  ]);
+  assert.equal(missing.json<{ error: { code: string } }>().error.code, 'CHAIN_PARENT_MISSING');
+  const broken = await runCli(['lineage', quantised, '--chain-store', empty, ...trust]);
+  assert.equal(broken.code, 1);
+  assert.match(broken.stderr, /CHAIN_PARENT_MISSING/);
+
+  // Usage: --chain-store alone, and options --chain cannot honour.
+  assert.equal((await runCli(['verify', quantised, '--chain-store', store, ...trust])).code, 2);
+  assert.equal((await chain(quantised, '--policy', dir)).code, 2);
+  assert.equal((await chain(quantised, '--ignore-paths', 'x')).code, 2);
+  assert.equal(
+    (await runCli(['lineage', `sha256:${'0'.repeat(64)}`, '--chain-store', store, ...trust])).code,
+    2,
+  );
+});
+
+test('attest training and license refuse bad flags with a code', async (t) => {
+  const { dir, model } = setup(t);
+  const key = ['--private-key', join(dir, 'key.pem'), '--allow-unencrypted-key', '--json'];
+  const code = async (args: string[]) => {
+    const r = await runCli(['attest', ...args, model, ...key]);
+    return [r.code, r.json<{ error: { code: string } }>().error.code];
+  };
+  assert.deepEqual(await code(['license', '--license', 'Apache 2']), [2, 'USAGE']);
+  assert.deepEqual(await code(['training', '--dataset', 's3://no-digest']), [2, 'USAGE']);
+  assert.deepEqual(await code(['training', '--dataset', 's3://x@sha256:XYZ']), [
+    2,
+    'ATTESTATION_PREDICATE_INVALID',
+  ]);
+  assert.deepEqual(await code(['training', '--metric', 'metric=a,value=x,dataset=d']), [
+    2,
+    'USAGE',
+  ]);
+  assert.deepEqual(await code(['training', '--metric', 'metric=a,value=1,dataset=d,min=1,max=2']), [
+    2,
+    'USAGE',
+  ]);
+  assert.deepEqual(await code(['training', '--base-model', 'sha256:1']), [2, 'USAGE']);
+  writeFileSync(
+    join(dir, 't.json'),
+    JSON.stringify({
+      evaluations: [{ metric: 'a', value: 1, dataset: { uri: 'd' }, passed: true }],
+    }),
+  );
+  assert.deepEqual(await code(['training', '--from-json', join(dir, 't.json')]), [
+    2,
+    'ATTESTATION_PREDICATE_INVALID',
+  ]);
+});
+
+test('verify --trust-root --require: an attestation signer must be scoped to its predicate type', async (t) => {
+  const { dir, model } = setup(t);
+  const rootKey = generateKeyPair('ecdsa-p256');
+  writeFileSync(join(dir, 'root.pem'), rootKey.privateKeyPem);
+  const builderKey = generateKeyPair('ecdsa-p256');
+  writeFileSync(join(dir, 'builder.pem'), builderKey.privateKeyPem);
+  writeFileSync(join(dir, 'builder.pub'), builderKey.publicKeyPem);
+  const root = join(dir, 'trust.json');
+  const rk = ['--root-key', join(dir, 'root.pem'), '--allow-unencrypted-key'];
+  assert.equal((await runCli(['trust', 'init', root, '--threshold', '1', ...rk])).code, 0);
+  const grant = (id: string, pub: string, ...types: string[]) =>
+    runCli([
+      'trust',
+      'add-signer',
+      root,
+      '--id',
+      id,
+      '--public-key',
+      join(dir, pub),
+      '--repository',
+      '**',
+      '--environment',
+      '**',
+      ...types.flatMap((p) => ['--predicate-type', p]),
+      ...rk,
+    ]);
+  // The release key signs models only (the default scope); the builder signs provenance only.
+  assert.equal((await grant('release', 'key.pub')).code, 0);
+  assert.equal((await grant('builder', 'builder.pub', 'https://slsa.dev/provenance/v1')).code, 0);
+
+  const sign = (key: string, ...args: string[]) => [
+    ...args,
+    model,
+    '--private-key',
+    join(dir, key),
+    '--allow-unencrypted-key',
+  ];
+  assert.equal((await runCli(sign('key.pem', 'sign'))).code, 0);
+  assert.equal((await runCli(sign('key.pem', 'attest', 'provenance'), { env })).code, 0);
+  const state = join(dir, 'state');
+  const verify = (req: string) =>
+    runCli([
+      'verify',
+      model,
+      '--trust-root',
+      root,
+      '--trust-root-state',
+      state,
+      '--require',
+      req,
+      '--json',
+    ]);
+  const refused = await verify('provenance');
+  assert.equal(refused.code, 1, refused.stdout);
+  const err = refused.json<{
+    error: { code: string; details: { missing: { refused: { code: string }[] }[] } };
+  }>().error;
+  assert.equal(err.code, 'ATTESTATION_REQUIRED');
+  assert.deepEqual(err.details.missing[0]!.refused, [{ line: 1, code: 'SIGNER_OUT_OF_SCOPE' }]);
+
+  // attest list shows the same refusal, with a hint naming the predicate type.
+  const list = await runCli([
+    'attest',
+    'list',
+    model,
+    '--trust-root',
+    root,
+    '--trust-root-state',
+    state,
+    '--json',
+  ]);
+  assert.equal(list.code, 1);
+  const first = list.json<{ results: { error?: { code: string; hint: string } }[] }>().results[0]!;
+  assert.equal(first.error?.code, 'SIGNER_OUT_OF_SCOPE');
+  assert.match(first.error?.hint ?? '', /--predicate-type https:\/\/slsa\.dev\/provenance\/v1/);
+
+  assert.equal((await runCli(sign('builder.pem', 'attest', 'provenance'), { env })).code, 0);
+  const ok = await verify('provenance');
+  assert.equal(ok.code, 0, ok.stdout);
+  const attested = ok.json<{
+    attestations: { verified: boolean; trustedSigner?: { signerId: string } }[];
+  }>().attestations;
+  assert.deepEqual(
+    attested.map((a) => [a.verified, a.trustedSigner?.signerId]),
+    [
+      [false, undefined],
+      [true, 'builder'],
+    ],
+  );
+  // With no transformation, the model is its own root: signed by "release", scoped to models.
+  const store = join(dir, 'store');
+  mkdirSync(store);
+  const chain = await runCli([
+    'verify',
+    model,
+    '--chain',
+    '--chain-store',
+    store,
+    '--trust-root',
+    root,
+    '--trust-root-state',
+    state,
+    '--json',
+  ]);
+  assert.equal(chain.code, 0, chain.stdout);
 });
