@@ -21,30 +21,10 @@ import {
 import type { ArtifactDigest } from '../../src/digest/index.js';
 import { OMS_PREDICATE_TYPE } from '../../src/envelope/index.js';
 import { isCairnError } from '../../src/errors/index.js';
-import {
-  addSigner,
-  fileSigner,
-  generateKeyPair,
-  initialTrustRoot,
-  loadPrivateKey,
-  loadPublicKey,
-  signTrustRoot,
-  verifyTrustRoot,
-  type Signer,
-} from '../../src/keys/index.js';
+import { initialTrustRoot, type Signer } from '../../src/keys/index.js';
 import { signModel } from '../../src/model/index.js';
-import type { VerificationTrust } from '../../src/verify/index.js';
 import { tempDir } from '../helpers.js';
-
-function keyPair() {
-  const pair = generateKeyPair('ecdsa-p256');
-  const publicKey = loadPublicKey(pair.publicKeyPem);
-  return {
-    signer: fileSigner(loadPrivateKey(pair.privateKeyPem)),
-    publicKey,
-    trust: { kind: 'key', publicKey } as VerificationTrust,
-  };
-}
+import { grant, keyPair, sealed } from './fixtures.js';
 
 const digestOf = (c: string): ArtifactDigest => `sha256:${c.repeat(64)}`;
 
@@ -219,28 +199,9 @@ test('with a trust root, a hop signed by a signer not scoped to transformations 
   const transformer = keyPair();
   const at = new Date('2030-01-01T00:00:00Z');
   let doc = initialTrustRoot([rootKey.publicKey], 1, at);
-  doc = addSigner(
-    doc,
-    {
-      id: 'release',
-      identity: { kind: 'key', publicKey: model.publicKey },
-      repositories: ['**'],
-      environments: ['**'],
-    },
-    at,
-  );
-  doc = addSigner(
-    doc,
-    {
-      id: 'builder',
-      identity: { kind: 'key', publicKey: transformer.publicKey },
-      repositories: ['**'],
-      environments: ['**'],
-      predicateTypes: [SLSA_PROVENANCE_V1],
-    },
-    at,
-  );
-  const root = verifyTrustRoot(await signTrustRoot(doc, [rootKey.signer]));
+  doc = grant(doc, at, 'release', model.publicKey);
+  doc = grant(doc, at, 'builder', transformer.publicKey, { predicateTypes: [SLSA_PROVENANCE_V1] });
+  const root = await sealed(doc, rootKey.signer);
   const verifier: BundleVerifier = verifierForTrustRoot(root, { at });
   const parent = await signedModel(t, model.signer, 'base');
   const product = digestOf('f');

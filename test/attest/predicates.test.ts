@@ -18,25 +18,11 @@ import {
 } from '../../src/attest/index.js';
 import type { ArtifactDigest } from '../../src/digest/index.js';
 import { isCairnError } from '../../src/errors/index.js';
-import {
-  addSigner,
-  fileSigner,
-  generateKeyPair,
-  initialTrustRoot,
-  loadPrivateKey,
-  loadPublicKey,
-  signTrustRoot,
-  verifyTrustRoot,
-} from '../../src/keys/index.js';
+import { initialTrustRoot } from '../../src/keys/index.js';
+import { grant, keyPair, sealed } from './fixtures.js';
 
-const digest = `sha256:${'1'.repeat(64)}` as ArtifactDigest;
+const digest: ArtifactDigest = `sha256:${'1'.repeat(64)}`;
 const hex = 'ab'.repeat(32);
-
-function keys() {
-  const pair = generateKeyPair('ecdsa-p256');
-  const publicKey = loadPublicKey(pair.publicKeyPem);
-  return { signer: fileSigner(loadPrivateKey(pair.privateKeyPem)), publicKey };
-}
 
 function invalid(fn: () => unknown, paths: string[]): void {
   assert.throws(fn, (err: unknown) => {
@@ -83,7 +69,7 @@ test('training lineage: data, preprocessing, hyperparameters, evaluations with t
     built.predicate.evaluations?.map((e) => e.passed),
     [true, false, undefined],
   );
-  const k = keys();
+  const k = keyPair();
   const verified = verifyAttestation(
     await signAttestation(built.statement, k.signer),
     { kind: 'key', publicKey: k.publicKey },
@@ -168,7 +154,7 @@ test('SLSA verification summary: built from a decision, read back, strict about 
   assert.equal(statement.predicateType, SLSA_VERIFICATION_SUMMARY_V1);
   assert.equal(statement.predicate['timeVerified'], '2030-01-02T03:04:05.000Z');
   assert.deepEqual(verificationSummaryFromJSON(statement.predicate), built.predicate);
-  const k = keys();
+  const k = keyPair();
   const verified = verifyAttestation(
     await signAttestation(built.statement, k.signer),
     { kind: 'key', publicKey: k.publicKey },
@@ -216,22 +202,20 @@ test('SLSA verification summary: built from a decision, read back, strict about 
 });
 
 test('with a trust root, an attestation by a signer not scoped to its predicate type is refused', async () => {
-  const rootKey = keys();
-  const builder = keys();
+  const rootKey = keyPair();
+  const builder = keyPair();
   const at = new Date('2030-01-01T00:00:00Z');
-  let doc = initialTrustRoot([rootKey.publicKey], 1, at);
-  doc = addSigner(
-    doc,
-    {
-      id: 'builder',
-      identity: { kind: 'key', publicKey: builder.publicKey },
-      repositories: ['team/**'],
-      environments: ['**'],
-      predicateTypes: [SLSA_PROVENANCE_V1],
-    },
+  const doc = grant(
+    initialTrustRoot([rootKey.publicKey], 1, at),
     at,
+    'builder',
+    builder.publicKey,
+    {
+      predicateTypes: [SLSA_PROVENANCE_V1],
+      repositories: ['team/**'],
+    },
   );
-  const root = verifyTrustRoot(await signTrustRoot(doc, [rootKey.signer]));
+  const root = await sealed(doc, rootKey.signer);
   const license = await signAttestation(
     buildLicense({ digest, subjectName: 'model', license: 'MIT' }).statement,
     builder.signer,
@@ -247,25 +231,10 @@ test('with a trust root, an attestation by a signer not scoped to its predicate 
       return true;
     },
   );
-  // The same signer, for the predicate type it is scoped to, passes and is named.
   const training = buildTraining({ digest, subjectName: 'model', training: {} });
   assert.equal(training.predicate.datasets.length, 0);
-  doc = addSigner(
-    doc,
-    {
-      id: 'trainer',
-      identity: { kind: 'key', publicKey: keys().publicKey },
-      repositories: ['**'],
-      environments: ['**'],
-      predicateTypes: [CAIRN_TRAINING_V1],
-    },
-    at,
-  );
-  const other = verifierForTrustRoot(verifyTrustRoot(await signTrustRoot(doc, [rootKey.signer])), {
-    at,
-    repository: 'elsewhere/model',
-  });
-  // Out of its repository scope: refused with the same code, the catalog hint kept.
+  const other = verifierForTrustRoot(root, { at, repository: 'elsewhere/model' });
+  // In scope for its predicate type it passes and is named; out of its repository it is refused.
   const provenanceByBuilder = await signAttestation(
     Buffer.from(
       JSON.stringify({
@@ -289,7 +258,7 @@ test('with a trust root, an attestation by a signer not scoped to its predicate 
     (err: unknown) => isCairnError(err) && err.code === 'SIGNER_OUT_OF_SCOPE',
   );
   // An unknown key is not in the trust root at all.
-  const stranger = await signAttestation(training.statement, keys().signer);
+  const stranger = await signAttestation(training.statement, keyPair().signer);
   assert.throws(
     () => verifier.attestation(stranger, digest),
     (err: unknown) => isCairnError(err) && err.code === 'SIGNER_UNTRUSTED',
