@@ -1,5 +1,6 @@
 /** The store domain's door: metadata (SQLite | PostgreSQL) and blob (filesystem | OCI) stores. */
 export { openSqliteStore } from './sqlite.js';
+export { openPostgresStore } from './postgres.js';
 export { openFilesystemBlobStore } from './filesystem-blobs.js';
 export {
   AUDIT_GENESIS_HASH,
@@ -9,6 +10,7 @@ export {
 } from './audit-chain.js';
 
 export type { SqliteStoreOptions } from './sqlite.js';
+export type { PostgresStoreOptions } from './postgres.js';
 export type { FilesystemBlobStoreOptions } from './filesystem-blobs.js';
 export type {
   AuditChainProblem,
