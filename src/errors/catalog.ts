@@ -33,6 +33,8 @@ const usageHttp = (http: 401 | 404 | 409 | 413) => (summary: string, hint: strin
   http,
 });
 const notFound = usageHttp(404);
+/** A credential was sent but is not accepted: 401, so clients know to get a new one. */
+const unauthenticated = usageHttp(401);
 
 export const ERROR_CATALOG = {
   // ── usage and unreadable input (exit 2) ───────────────────────────────────────────
@@ -149,6 +151,63 @@ export const ERROR_CATALOG = {
   AUTH_REQUIRED: usageHttp(401)(
     'The request carries no credentials, or credentials the server does not accept.',
     'Send Authorization: Bearer <token> with an OIDC ID token or a Cairn API token (`cairn login`).',
+  ),
+  // ── authentication: a credential was sent but cannot be accepted (HTTP 401, exit 2) ──
+  AUTH_HEADER_INVALID: unauthenticated(
+    'The Authorization header is not `Bearer <token>`.',
+    'Send exactly one `Authorization: Bearer <token>` header; other schemes are not accepted.',
+  ),
+  AUTH_TOKEN_TOO_LARGE: unauthenticated(
+    'The bearer token is larger than the server accepts; it was not parsed.',
+    'OIDC ID tokens and Cairn API tokens are a few KiB at most; check what is sent as the token.',
+  ),
+  AUTH_TOKEN_MALFORMED: unauthenticated(
+    'The bearer token is neither a Cairn API token nor a compact signed JWT.',
+    'Send an OIDC ID token (three base64url parts) or a `cairn_<id>_<secret>` API token, unchanged.',
+  ),
+  AUTH_ALGORITHM_REFUSED: unauthenticated(
+    'The token is signed with an algorithm the issuer is not allowed to use (`none`, HMAC, or outside the allow-list).',
+    'Issuers sign with the asymmetric algorithms configured for them (default RS256, ES256, EdDSA); an unsigned or HMAC token is never accepted.',
+  ),
+  AUTH_ISSUER_UNKNOWN: unauthenticated(
+    'The token issuer (`iss`) is not one the server trusts.',
+    'Use a token from a configured OIDC issuer; the issuer must match the configuration exactly.',
+  ),
+  AUTH_AUDIENCE_MISMATCH: unauthenticated(
+    'The token audience (`aud`) does not name this server.',
+    'Request the token for the audience the server is configured with (e.g. `audience=cairn`).',
+  ),
+  AUTH_TOKEN_EXPIRED: unauthenticated(
+    'The token has expired, or is older than the maximum token age.',
+    'Get a fresh token (a new CI or service-account token, or a new API token) and retry.',
+  ),
+  AUTH_TOKEN_NOT_YET_VALID: unauthenticated(
+    'The token is not valid yet (`nbf` or `iat` in the future beyond the clock tolerance).',
+    "Check the clocks of the issuer and the server; the server's tolerance is at most 60 s.",
+  ),
+  AUTH_CLAIMS_INVALID: unauthenticated(
+    'The token lacks a required claim (`sub`, `exp`) or a claim has the wrong type.',
+    'The claim is named in the details; the issuer must put a subject and an expiry in every token.',
+  ),
+  AUTH_KEY_UNKNOWN: unauthenticated(
+    "The token's key id (`kid`) matches no key in the issuer's JWKS.",
+    'The issuer may have rotated keys; get a new token. If it persists, check the configured JWKS.',
+  ),
+  AUTH_SIGNATURE_INVALID: unauthenticated(
+    "The token's signature does not verify with the issuer's key.",
+    'The token was altered or forged; get a new token from the issuer.',
+  ),
+  AUTH_TOKEN_INVALID: unauthenticated(
+    'The API token is not one the server issued, or its secret does not match.',
+    'Check the token is copied whole; an admin can issue a new one (it is shown once).',
+  ),
+  AUTH_TOKEN_REVOKED: unauthenticated(
+    'The API token has been revoked.',
+    'Ask an admin for a new API token.',
+  ),
+  OIDC_CONFIG_INVALID: invalid(
+    'The OIDC issuer configuration is not valid.',
+    'Every bad field is listed; see "Authentication and roles" in docs/registry.md.',
   ),
   REPOSITORY_NAME_INVALID: usage(
     'The repository name is not a valid Cairn repository name.',
@@ -491,6 +550,10 @@ export const ERROR_CATALOG = {
   PKCS11_OPERATION_FAILED: infra(
     'The PKCS#11 token failed an operation.',
     'Run again; if it persists, check the token with its vendor tools. The CKR code is in the details.',
+  ),
+  AUTH_JWKS_UNAVAILABLE: infra(
+    "An OIDC issuer's JWKS could not be fetched in time, or is not a valid key set.",
+    'The token was not accepted (fail closed); check that the jwksUri answers, or configure the JWKS inline or from a file.',
   ),
   STORE_UNAVAILABLE: infra(
     'The metadata database or blob backend is down, unreachable or refused the operation.',
