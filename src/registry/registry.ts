@@ -479,7 +479,7 @@ export class Registry {
     const resource = artifact.resources.find((r) => r.blob === blob);
     if (resource === undefined) {
       throw new UsageError(
-        'ARTIFACT_NOT_FOUND',
+        'BLOB_NOT_FOUND',
         `${blob} is not part of ${artifact.repository}@${digest}`,
         {
           details: { digest, blob },

@@ -362,7 +362,7 @@ export const ROUTES: readonly RouteSpec[] = [
     method: 'GET',
     url: `${ARTIFACT}/:digest/blobs/:blob`,
     summary: "Download one of the artifact's blobs (re-hashed as it streams)",
-    responses: { 200: 'application/octet-stream', 404: 'ARTIFACT_NOT_FOUND' },
+    responses: { 200: 'application/octet-stream', 404: 'BLOB_NOT_FOUND' },
     handler: async (ctx) => {
       const repo = repoParam(ctx.request);
       const env = envParam(ctx);

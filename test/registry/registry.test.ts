@@ -1,0 +1,332 @@
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { test, type TestContext } from 'node:test';
+import { isCairnError } from '../../src/errors/index.js';
+import { Registry, type RegistryPolicies } from '../../src/registry/index.js';
+import type { Actor, BlobStore } from '../../src/store/index.js';
+import { tempDir } from '../helpers.js';
+import {
+  productionPolicy,
+  sha256,
+  signatureFor,
+  testModel,
+  testTrust,
+  type TestModel,
+  type TestTrust,
+} from './fixtures.js';
+import { openTestStores } from './stores.js';
+
+const admin: Actor = { issuer: 'test', subject: 'admin' };
+const ci: Actor = { issuer: 'test', subject: 'ci' };
+const deployer: Actor = { issuer: 'test', subject: 'deployer' };
+const intruder: Actor = { issuer: 'test', subject: 'intruder' };
+
+async function rejectsWith(promise: Promise<unknown>, code: string): Promise<unknown> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(isCairnError(err), `expected a CairnError, got ${String(err)}`);
+    assert.equal(err.code, code, err.message);
+    return err;
+  }
+  assert.fail(`expected ${code}, but it succeeded`);
+}
+
+async function setup(
+  t: TestContext,
+  options: { trust?: TestTrust; policies?: RegistryPolicies; signer?: boolean } = {},
+) {
+  const stores = await openTestStores(t, tempDir(t));
+  const trust = options.trust ?? (await testTrust());
+  const registry = new Registry({
+    metadata: stores.metadata,
+    blobs: stores.blobs,
+    trust: { root: trust.root },
+    policies: options.policies ?? productionPolicy(deployer),
+    ...(options.signer === false ? {} : { signer: trust.server }),
+  });
+  return { registry, trust, stores };
+}
+
+async function upload(blobs: BlobStore, bytes: Buffer): Promise<void> {
+  const u = await blobs.beginUpload();
+  await blobs.appendUpload(u.id, 0, Readable.from([bytes]), bytes.length);
+  await blobs.commitUpload(u.id, sha256(bytes));
+}
+
+async function pushModel(registry: Registry, model: TestModel, signatures: string[] = []) {
+  for (const bytes of model.files.values()) await upload(registry.blobs, bytes);
+  return registry.push(ci, 'acme/llm', 'staging', model.digest, {
+    resources: model.resources,
+    serialization: model.serialization as never,
+    signatures,
+  });
+}
+
+test('push then retrieve: the artifact, its bundles and its blob bytes round-trip', async (t) => {
+  const { registry, trust } = await setup(t);
+  await registry.createRepository(admin, 'acme/llm');
+  const model = testModel();
+  const sig = await signatureFor(model, trust.ci);
+  const pushed = await pushModel(registry, model, [sig]);
+  assert.equal(pushed.created, true);
+  assert.equal(pushed.bundles.length, 1);
+  const again = await pushModel(registry, model, [sig]);
+  assert.equal(again.created, false, 'the same push twice is idempotent');
+
+  const got = await registry.retrieve(ci, 'acme/llm', 'staging', {
+    kind: 'digest',
+    digest: model.digest,
+  });
+  assert.equal(got.artifact.digest, model.digest);
+  assert.equal(got.bundles[0]?.bundle, sig);
+  for (const r of model.resources) {
+    const { stream } = await registry.openArtifactBlob(
+      ci,
+      'acme/llm',
+      'staging',
+      model.digest,
+      r.blob,
+    );
+    const chunks: Buffer[] = [];
+    for await (const c of stream as AsyncIterable<Buffer>) chunks.push(c);
+    assert.deepEqual(Buffer.concat(chunks), model.files.get(r.name));
+  }
+  const other = testModel('other');
+  await rejectsWith(
+    registry.openArtifactBlob(ci, 'acme/llm', 'staging', model.digest, other.resources[0]!.blob),
+    'BLOB_NOT_FOUND',
+  );
+});
+
+test('a push whose resources do not hash to the digest is refused and nothing is stored', async (t) => {
+  const { registry } = await setup(t);
+  await registry.createRepository(admin, 'acme/llm');
+  const model = testModel();
+  for (const bytes of model.files.values()) await upload(registry.blobs, bytes);
+  const wrong = testModel('other').digest;
+  await rejectsWith(
+    registry.push(ci, 'acme/llm', 'staging', wrong, {
+      resources: model.resources,
+      serialization: model.serialization as never,
+    }),
+    'ARTIFACT_DIGEST_MISMATCH',
+  );
+  assert.deepEqual(await registry.listArtifacts('acme/llm', 'staging'), []);
+  // A resource whose blob was never uploaded.
+  const missing = testModel('missing');
+  await rejectsWith(
+    registry.push(ci, 'acme/llm', 'staging', missing.digest, {
+      resources: missing.resources,
+      serialization: missing.serialization as never,
+    }),
+    'ARTIFACT_INVALID',
+  );
+  // A signature about another digest.
+  const { trust } = await setup(t);
+  await rejectsWith(
+    pushModel(registry, model, [await signatureFor(testModel('other'), trust.ci)]),
+    'SUBJECT_DIGEST_MISMATCH',
+  );
+});
+
+test('production takes no direct push, from anyone', async (t) => {
+  const { registry } = await setup(t);
+  await registry.createRepository(admin, 'acme/llm');
+  const model = testModel();
+  for (const bytes of model.files.values()) await upload(registry.blobs, bytes);
+  await rejectsWith(
+    registry.push(admin, 'acme/llm', 'production', model.digest, {
+      resources: model.resources,
+      serialization: model.serialization as never,
+    }),
+    'PUSH_TO_PROTECTED_ENVIRONMENT',
+  );
+  const audit = await registry.listAudit();
+  const last = audit.at(-1)!;
+  assert.equal(last.action, 'push');
+  assert.equal(last.decision, 'deny');
+  assert.deepEqual(last.reasons, ['PUSH_TO_PROTECTED_ENVIRONMENT']);
+});
+
+test('tags move and are recorded in a mutable repository, never move in a protected one', async (t) => {
+  const { registry } = await setup(t);
+  await registry.createRepository(admin, 'acme/llm');
+  await registry.createRepository(admin, 'acme/locked', true);
+  const a = testModel('a');
+  const b = testModel('b');
+  await pushModel(registry, a);
+  await pushModel(registry, b);
+  await registry.moveTag(ci, 'acme/llm', 'staging', 'latest', { digest: a.digest, expected: null });
+  await rejectsWith(
+    registry.moveTag(ci, 'acme/llm', 'staging', 'latest', { digest: b.digest, expected: null }),
+    'TAG_CONFLICT',
+  );
+  await registry.moveTag(ci, 'acme/llm', 'staging', 'latest', {
+    digest: b.digest,
+    expected: a.digest,
+  });
+  const history = await registry.tagHistory('acme/llm', 'staging', 'latest');
+  assert.deepEqual(
+    history.map((h) => [h.previous, h.digest]),
+    [
+      [null, a.digest],
+      [a.digest, b.digest],
+    ],
+  );
+  // Protected repository: a set tag never moves.
+  for (const bytes of a.files.values()) await upload(registry.blobs, bytes);
+  for (const m of [a, b]) {
+    await registry.push(ci, 'acme/locked', 'staging', m.digest, {
+      resources: m.resources,
+      serialization: m.serialization as never,
+    });
+  }
+  await registry.moveTag(ci, 'acme/locked', 'staging', 'v1', { digest: a.digest });
+  await rejectsWith(
+    registry.moveTag(ci, 'acme/locked', 'staging', 'v1', { digest: b.digest }),
+    'TAG_IMMUTABLE',
+  );
+  assert.equal((await registry.getTag('acme/locked', 'staging', 'v1')).digest, a.digest);
+});
+
+test('promotion: denied without a trusted signature (every failed requirement listed), allowed with one', async (t) => {
+  const { registry, trust } = await setup(t);
+  await registry.createRepository(admin, 'acme/llm');
+  const model = testModel();
+  await pushModel(registry, model, [await signatureFor(model, trust.stranger)]);
+
+  const denied = (await rejectsWith(
+    registry.promote(ci, 'acme/llm', { digest: model.digest, from: 'staging', to: 'production' }),
+    'POLICY_DENIED',
+  )) as { details: { decision: { violations: { requirement: string; remediation?: string }[] } } };
+  const violations = denied.details.decision.violations;
+  assert.ok(
+    violations.some((v) => v.requirement === 'signatures:ci' && v.remediation !== undefined),
+  );
+  await rejectsWith(
+    registry.retrieve(deployer, 'acme/llm', 'production', { kind: 'digest', digest: model.digest }),
+    'ARTIFACT_NOT_FOUND',
+  );
+
+  await registry.addBundle(
+    ci,
+    'acme/llm',
+    'staging',
+    model.digest,
+    await signatureFor(model, trust.ci),
+  );
+  const promoted = await registry.promote(ci, 'acme/llm', {
+    digest: model.digest,
+    from: 'staging',
+    to: 'production',
+    tag: 'prod-current',
+  });
+  assert.equal(promoted.decision.outcome, 'allow');
+  assert.ok(promoted.attestation !== null, 'a signed verification summary is stored');
+  assert.equal(promoted.tag?.digest, model.digest);
+  const inProd = await registry.listArtifacts('acme/llm', 'production');
+  assert.equal(inProd.length, 1);
+  assert.deepEqual(inProd[0]!.promotedFrom, {
+    environment: 'staging',
+    auditSeq: promoted.auditSeq,
+  });
+
+  const audit = await registry.listAudit();
+  const promotions = audit.filter((r) => r.action === 'promote');
+  assert.deepEqual(
+    promotions.map((r) => r.decision),
+    ['deny', 'allow'],
+  );
+  assert.ok(promotions[0]!.reasons.includes('POLICY_DENIED'));
+  // The chain links every record to the one before it.
+  for (let i = 1; i < audit.length; i++) assert.equal(audit[i]!.prevHash, audit[i - 1]!.hash);
+});
+
+test('protected retrieval: digest required, policy access enforced, audited allow and deny', async (t) => {
+  const { registry, trust } = await setup(t);
+  await registry.createRepository(admin, 'acme/llm');
+  const model = testModel();
+  await pushModel(registry, model, [await signatureFor(model, trust.ci)]);
+  await registry.promote(ci, 'acme/llm', {
+    digest: model.digest,
+    from: 'staging',
+    to: 'production',
+    tag: 'prod-current',
+  });
+  await rejectsWith(
+    registry.retrieve(deployer, 'acme/llm', 'production', { kind: 'tag', tag: 'prod-current' }),
+    'REFERENCE_NOT_PINNED',
+  );
+  await rejectsWith(
+    registry.retrieve(intruder, 'acme/llm', 'production', { kind: 'digest', digest: model.digest }),
+    'POLICY_DENIED',
+  );
+  await rejectsWith(
+    registry.openArtifactBlob(
+      intruder,
+      'acme/llm',
+      'production',
+      model.digest,
+      model.resources[0]!.blob,
+    ),
+    'POLICY_DENIED',
+  );
+  const ok = await registry.retrieve(deployer, 'acme/llm', 'production', {
+    kind: 'digest',
+    digest: model.digest,
+  });
+  assert.equal(ok.decision?.outcome, 'allow');
+  const retrievals = (await registry.listAudit()).filter((r) => r.action === 'retrieve');
+  assert.deepEqual(
+    retrievals.map((r) => [r.actor.subject, r.decision]),
+    [
+      ['deployer', 'deny'],
+      ['intruder', 'deny'],
+      ['intruder', 'deny'],
+      ['deployer', 'allow'],
+    ],
+  );
+});
+
+test('central signing: the server key signs the stored manifest for the digest', async (t) => {
+  const { registry, trust } = await setup(t);
+  await registry.createRepository(admin, 'acme/llm');
+  const model = testModel();
+  await pushModel(registry, model);
+  const bundle = await registry.sign(ci, 'acme/llm', 'staging', model.digest, {
+    kind: 'signature',
+  });
+  assert.equal(bundle.kind, 'signature');
+  assert.equal(bundle.digest, model.digest);
+  const { registry: keyless } = await setup(t, { trust, signer: false });
+  await keyless.createRepository(admin, 'acme/llm');
+  await pushModel(keyless, model);
+  await rejectsWith(
+    keyless.sign(ci, 'acme/llm', 'staging', model.digest, { kind: 'signature' }),
+    'SIGNING_UNAVAILABLE',
+  );
+});
+
+test('repository names with path tricks never reach the store', async (t) => {
+  const { registry } = await setup(t);
+  for (const name of [
+    '..',
+    'acme/..',
+    '../etc',
+    '/abs',
+    'acme\\llm',
+    'acme/llm\u0000',
+    'Acme/LLM',
+    '%2e%2e',
+    'acme//llm',
+    'a/b/c/d/e',
+    `acme/${'x'.repeat(200)}`,
+    '',
+    'acme/.hidden',
+    'acme/llm/',
+  ]) {
+    await rejectsWith(registry.createRepository(admin, name), 'REPOSITORY_NAME_INVALID');
+  }
+  assert.deepEqual(await registry.listRepositories(), []);
+});
