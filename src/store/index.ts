@@ -2,6 +2,7 @@
 export { openSqliteStore } from './sqlite.js';
 export { openPostgresStore } from './postgres.js';
 export { openFilesystemBlobStore } from './filesystem-blobs.js';
+export { openOciBlobStore, parseOciUrl } from './oci-blobs.js';
 export {
   AUDIT_GENESIS_HASH,
   auditRecordHash,
@@ -12,6 +13,7 @@ export {
 export type { SqliteStoreOptions } from './sqlite.js';
 export type { PostgresStoreOptions } from './postgres.js';
 export type { FilesystemBlobStoreOptions } from './filesystem-blobs.js';
+export type { OciBlobStoreOptions } from './oci-blobs.js';
 export type {
   AuditChainProblem,
   AuditChainVerification,
