@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { trustsFromRoot } from '../attest/index.js';
 import { hashBytes } from '../digest/index.js';
 import { InfraError, UsageError, ValidationError, VerificationError } from '../errors/index.js';
 import {
@@ -10,7 +11,6 @@ import {
   diffTrustRoots,
   fileSigner,
   initialTrustRoot,
-  loadEmbeddedSigstoreTrustedRoot,
   loadPrivateKey,
   loadPublicKey,
   parsePkcs11Uri,
@@ -24,7 +24,6 @@ import {
   signTrustRoot,
   trustRootCheckpoint,
   trustRootCheckpointFromJSON,
-  trustedKeyForHint,
   verifyAgainstTrustRoot,
   verifyTrustRoot,
   type NewSigner,
@@ -632,71 +631,11 @@ function trustForBundle(
   claims: BundleClaims,
   certificateChain: readonly string[] | undefined,
 ): VerificationTrust[] {
-  switch (claims.signer.kind) {
-    case 'key':
-      return [{ kind: 'key', publicKey: trustedKeyForHint(root, claims.signer.hint) }];
-    case 'certificate': {
-      const { subject, issuer } = claims.signer;
-      const entry = root.document.signers.find(
-        (s) =>
-          s.identity.kind === 'certificate' &&
-          s.identity.subject === subject &&
-          s.identity.issuer === issuer,
-      );
-      if (entry === undefined || entry.identity.kind !== 'certificate') {
-        throw new VerificationError(
-          'SIGNER_UNTRUSTED',
-          'The certificate subject and issuer are not in the trust root',
-          { details: { subject, issuer, trustRootVersion: root.document.version } },
-        );
-      }
-      // The trust root's own CA roots when it names them; else the verifier's.
-      const pems = entry.identity.roots;
-      if (pems !== undefined) {
-        return [
-          {
-            kind: 'certificate',
-            trustedRoots: pems.flatMap((p) => parseCertificates(Buffer.from(p))),
-          },
-        ];
-      }
-      if (certificateChain === undefined) {
-        throw new UsageError(
-          'USAGE',
-          `Signer "${entry.id}" names no CA roots in the trust root: give them with --certificate-chain`,
-        );
-      }
-      const roots = certificateChain.flatMap((p) =>
-        parseCertificates(readSmallFile(resolve(io.cwd, p), MAX_CERT_BYTES, 'Certificate file')),
-      );
-      return [{ kind: 'certificate', trustedRoots: roots }];
-    }
-    case 'keyless': {
-      const san = claims.signer.subjectAlternativeName;
-      // One SAN may be listed with several OIDC issuers; the bundle says which one verifies.
-      const trusts: VerificationTrust[] = [];
-      for (const s of root.document.signers) {
-        if (s.identity.kind === 'keyless' && s.identity.identity === san) {
-          trusts.push({
-            kind: 'keyless',
-            identity: s.identity.identity,
-            issuer: s.identity.issuer,
-            trustedRoot: loadEmbeddedSigstoreTrustedRoot().trustedRoot,
-          });
-        }
-      }
-      if (trusts.length === 0) {
-        throw new VerificationError(
-          'SIGNER_UNTRUSTED',
-          'The keyless identity is not in the trust root',
-          {
-            details: { identity: san ?? null },
-          },
-        );
-      }
-      return trusts;
-    }
-  }
+  // The verifier's CA roots, used only when the trust root's entry names none of its own.
+  const verifierRoots = certificateChain?.flatMap((p) =>
+    parseCertificates(readSmallFile(resolve(io.cwd, p), MAX_CERT_BYTES, 'Certificate file')),
+  );
+  return trustsFromRoot(root, claims, verifierRoots);
 }
 
 interface ModelTarget {
@@ -713,7 +652,12 @@ async function verifyOneSignature(
   flags: TrustRootVerifyFlags,
   at: Date,
 ): Promise<{ result: ModelVerification; signer: TrustedSignatureFacts }> {
-  const trusts = trustForBundle(io, root, inspectSignature(signaturePath), flags.certificateChain);
+  const trusts = trustForBundle(
+    io,
+    root,
+    await inspectSignature(signaturePath),
+    flags.certificateChain,
+  );
   let lastError: unknown;
   for (const trust of trusts) {
     let result: ModelVerification;
