@@ -20,6 +20,7 @@ import { registerScanCommands } from './scan.js';
 import { registerTrustCommands } from './trust.js';
 import { addTrustOptions } from './trust-flags.js';
 import { collect } from './inputs.js';
+import { defaultServeDependencies, registerServeCommand } from './serve.js';
 import { printError, printJson, processIo, type Io } from './output.js';
 
 export const VERSION = '0.1.0';
@@ -231,6 +232,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   registerAttestCommands(program, io, setExit);
   registerLineageCommands(program, io, setExit);
   registerRegistryCommands(program, io, setExit);
+  registerServeCommand(program, io, setExit, defaultServeDependencies);
 
   return program;
 }

@@ -3,8 +3,8 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../errors/index.js';
 import type { Signer } from '../keys/index.js';
-import { Registry, type RegistryPolicies } from '../registry/index.js';
-import { buildServer, type ServerAuth } from '../server/index.js';
+import type { RegistryPolicies } from '../registry/index.js';
+import type { ServerAuth } from '../server/index.js';
 import type { BlobStore, MetadataStore } from '../store/index.js';
 import { loadSigner } from './commands.js';
 import { note, printJson, say, type Io } from './output.js';
@@ -47,7 +47,7 @@ export interface ServeBackends {
 export interface ServeDependencies {
   openMetadata(backend: ServeBackends['metadata']): Promise<MetadataStore>;
   openBlobs(backend: ServeBackends['blobs']): Promise<BlobStore>;
-  auth(metadata: MetadataStore): ServerAuth;
+  auth(metadata: MetadataStore): Promise<ServerAuth>;
   bootstrapAdminToken(metadata: MetadataStore): Promise<string | undefined>;
 }
 
@@ -66,7 +66,7 @@ export function resolveBackends(io: Io, flags: ServeFlags): ServeBackends {
         : { kind: 'postgres', url: flags.database },
     blobs:
       flags.blobs === undefined
-        ? { kind: 'filesystem', dir: join(dataDir, 'blobs') }
+        ? { kind: 'filesystem', dir: dataDir }
         : { kind: 'oci', url: flags.blobs },
   };
 }
@@ -153,6 +153,11 @@ export async function serveCommand(
     await metadata.close();
     throw err;
   }
+  // Loaded here, not at CLI start: fastify and the registry are only needed by `serve`.
+  const [{ Registry }, { buildServer }] = await Promise.all([
+    import('../registry/index.js'),
+    import('../server/index.js'),
+  ]);
   const registry = new Registry({
     metadata,
     blobs,
@@ -162,8 +167,9 @@ export async function serveCommand(
   });
   const app = await buildServer({
     registry,
-    auth: deps.auth(metadata),
-    logger: { level: io.env['CAIRN_LOG_LEVEL'] ?? 'info' },
+    auth: await deps.auth(metadata),
+    // Logs go to stderr, so stdout stays the startup information (JSON with --json).
+    logger: { level: io.env['CAIRN_LOG_LEVEL'] ?? 'info', stream: io.stderr },
     onClose: async () => {
       await Promise.allSettled([blobs.close(), metadata.close()]);
       if (signer !== undefined && 'close' in signer && typeof signer.close === 'function') {
@@ -216,3 +222,36 @@ export async function serveCommand(
   await app.close();
   return 0;
 }
+
+/** The real stores and auth, loaded on first use (the database drivers are not needed elsewhere). */
+export const defaultServeDependencies: ServeDependencies = {
+  async openMetadata(backend) {
+    const store = await import('../store/index.js');
+    switch (backend.kind) {
+      case 'sqlite':
+        return store.openSqliteStore({ path: backend.path });
+      case 'postgres':
+        return store.openPostgresStore({ url: backend.url });
+    }
+  },
+  async openBlobs(backend) {
+    const store = await import('../store/index.js');
+    switch (backend.kind) {
+      case 'filesystem':
+        return store.openFilesystemBlobStore({ root: backend.dir });
+      case 'oci':
+        throw new UsageError('USAGE', '--blobs oci://… is not available in this build yet', {
+          hint: 'Use the filesystem blob store (the default) until the OCI blob store lands.',
+        });
+    }
+  },
+  async auth(metadata) {
+    const { DEFAULT_ENVIRONMENTS } = await import('../registry/index.js');
+    const { createServerAuth } = await import('../server/index.js');
+    return createServerAuth({ store: metadata, environments: DEFAULT_ENVIRONMENTS });
+  },
+  async bootstrapAdminToken(metadata) {
+    const { ensureBootstrapAdmin } = await import('../server/index.js');
+    return (await ensureBootstrapAdmin(metadata, { at: new Date() }))?.token;
+  },
+};
