@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { verifierForTrust } from '../attest/index.js';
 import { isHashAlgorithm, type HashAlgorithm } from '../digest/index.js';
 import { UsageError } from '../errors/index.js';
 import {
@@ -35,7 +36,13 @@ import {
 import { note, printJson, progressReporter, say, type Io } from './output.js';
 import { listedJson, requireAttestations, trustRootRequireCommand } from './attest-require.js';
 import { verifyChainCommand } from './lineage.js';
-import { loadPolicyDirectory, modelFacts, printDecision } from './policy.js';
+import {
+  loadPolicyDirectory,
+  modelFacts,
+  printDecision,
+  signedModel,
+  trustRootPolicyCommand,
+} from './policy.js';
 import { openPkcs11Signer, trustRootVerifyCommand } from './trust.js';
 import { trustFrom } from './trust-flags.js';
 
@@ -330,17 +337,21 @@ export async function verifyCommand(io: Io, model: string, flags: VerifyFlags): 
     ) {
       throw new UsageError('USAGE', '--trust-root replaces --public-key and --identity');
     }
-    if (flags.require !== undefined && flags.policy === undefined) {
+    if (flags.policy !== undefined) {
+      // The trust root's verified signers and scoped attestations feed the policy engine.
+      return trustRootPolicyCommand(io, model, {
+        ...flags,
+        trustRoot: flags.trustRoot,
+        policy: flags.policy,
+      });
+    }
+    if (flags.require !== undefined) {
       // Each attestation's signer must be in the trust root and scoped to its predicate type.
       return trustRootRequireCommand(io, model, {
         ...flags,
         trustRoot: flags.trustRoot,
         require: flags.require,
       });
-    }
-    if (flags.policy !== undefined) {
-      // Likewise: trust-root verification does not feed the policy engine yet.
-      throw new UsageError('USAGE', '--policy is not supported with --trust-root yet');
     }
     return trustRootVerifyCommand(io, model, { ...flags, trustRoot: flags.trustRoot });
   }
@@ -385,7 +396,10 @@ export async function verifyCommand(io: Io, model: string, flags: VerifyFlags): 
       // The same engine as `cairn policy eval`: verified facts in, a decision with reasons out.
       // Its facts: the signature and every stored attestation that verifies for this digest.
       const modelPath = resolve(io.cwd, model);
-      const evidence = modelFacts(io, modelPath, result, trust, { ...flags, action: 'verify' });
+      const evidence = modelFacts(io, modelPath, signedModel(result), verifierForTrust(trust), {
+        ...flags,
+        action: 'verify',
+      });
       const facts = evidence.facts;
       const decision = evaluate(
         facts,

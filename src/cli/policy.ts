@@ -1,4 +1,6 @@
 import { readdirSync, statSync } from 'node:fs';
+import { verifierForTrust, type BundleVerifier } from '../attest/index.js';
+import type { ArtifactDigest } from '../digest/index.js';
 import { extname, join, relative, resolve, sep } from 'node:path';
 import { Option, type Command } from 'commander';
 import { UsageError, VerificationError, fromFsError } from '../errors/index.js';
@@ -19,15 +21,24 @@ import {
   loadPolicySet,
   parseInstant,
   runPolicyTests,
+  trustRootNames,
   type ArtifactFacts,
   type Decision,
   type PolicyAction,
   type PolicySet,
   type PolicySourceText,
   type RequirementOutcome,
+  type SignatureFacts,
 } from '../policy/index.js';
-import { verifyBundle, type VerificationTrust } from '../verify/index.js';
-import { listedJson, verifyStoredAttestations, type ListedAttestation } from './attest-require.js';
+import {
+  listedJson,
+  parseRequired,
+  requireAttestations,
+  verifyStoredAttestations,
+  type ListedAttestation,
+} from './attest-require.js';
+import { trustRootVerifierFrom } from './attest-verifier.js';
+import { verifyModelWithTrustRoot, type TrustRootVerifyFlags } from './trust.js';
 import { collect } from './inputs.js';
 import { addTrustOptions, trustFrom } from './trust-flags.js';
 import { note, printError, printJson, say, type Io } from './output.js';
@@ -218,7 +229,13 @@ export async function policyEvalCommand(
       trust,
       ...(flags.signature === undefined ? {} : { signaturePath: resolve(io.cwd, flags.signature) }),
     });
-    ({ facts, attestations } = modelFacts(io, modelPath, verification, trust, flags));
+    ({ facts, attestations } = modelFacts(
+      io,
+      modelPath,
+      signedModel(verification),
+      verifierForTrust(trust),
+      flags,
+    ));
   }
   const decision = evaluate(facts, set.policies, set.exceptions, set.grants, now);
   printDecision(io, decision, flags.json === true, attestations);
@@ -269,29 +286,44 @@ export type ModelFactsFlags = Pick<
   'repository' | 'environment' | 'tag' | 'action' | 'actor' | 'actorIssuer' | 'parentSignature'
 >;
 
+/** A model whose signatures were verified: its digest and who signed it. */
+export interface SignedModel {
+  readonly digest: ArtifactDigest;
+  readonly signatures: readonly SignatureFacts[];
+}
+
+/** The verified signature of `cairn verify` with one trust, as a `SignedModel`. */
+export function signedModel(verification: ModelVerification): SignedModel {
+  return {
+    digest: verification.digest,
+    signatures: [{ signer: verification.signer, digest: verification.digest }],
+  };
+}
+
 /**
- * The facts a gate evaluates for a model on disk, from verified evidence only: its signature,
- * every attestation in its attestations file that verifies for its digest with the same trust
- * (refused ones are listed, never used), and the parent signatures given. `attestations` is
- * every stored attestation, verified or refused, for the caller's output.
+ * The facts a gate evaluates for a model on disk, from verified evidence only: its signatures,
+ * every attestation in its attestations file that `verifier` accepts for its digest (with one
+ * trust, or a trust root where each signer must be scoped to the predicate type it signs;
+ * refused ones are listed, never used), and the parent signatures given, checked the same way.
+ * `attestations` is every stored attestation, verified or refused, for the caller's output.
  */
 export function modelFacts(
   io: Io,
   modelPath: string,
-  verification: ModelVerification,
-  trust: VerificationTrust,
+  signed: SignedModel,
+  verifier: BundleVerifier,
   flags: ModelFactsFlags,
 ): { facts: ArtifactFacts; attestations: ListedAttestation[] } {
-  const { results } = verifyStoredAttestations(modelPath, trust, verification.digest);
+  const { results } = verifyStoredAttestations(modelPath, verifier, signed.digest);
   const parentSignatures = (flags.parentSignature ?? []).map((path) => {
     const bytes = readSmallFile(resolve(io.cwd, path), MAX_BUNDLE_BYTES, 'Parent signature');
-    const parent = verifyBundle(bytes, trust);
+    const parent = verifier.signature(bytes);
     return { digest: parent.digest, signer: parent.signer };
   });
   const facts = factsFromEvidence(
     {
-      digest: verification.digest,
-      signatures: [{ signer: verification.signer, digest: verification.digest }],
+      digest: signed.digest,
+      signatures: signed.signatures,
       attestations: results.flatMap((r) => (r.ok ? [r.attestation] : [])),
       parentSignatures,
     },
@@ -303,6 +335,79 @@ export function modelFacts(
     },
   );
   return { facts, attestations: results };
+}
+
+export interface TrustRootPolicyFlags extends TrustRootVerifyFlags {
+  readonly policy: string;
+  readonly require?: string;
+  readonly parentSignature?: string[];
+}
+
+/**
+ * `cairn verify MODEL --trust-root ROOT --policy DIR`: the model's signatures are verified
+ * against the trust root (rollback state, `--threshold` over several `--signature` bundles,
+ * scopes); each verified bundle's signer, with its trust-root names, becomes a signature fact,
+ * and each stored attestation counts only if its signer is in the trust root and scoped to its
+ * predicate type (SIGNER_OUT_OF_SCOPE otherwise: listed, not used). Then the same engine as
+ * `cairn policy eval` decides, at the instant the trust root was checked at.
+ */
+export async function trustRootPolicyCommand(
+  io: Io,
+  model: string,
+  flags: TrustRootPolicyFlags,
+): Promise<number> {
+  if (flags.require !== undefined) parseRequired(flags.require);
+  // Load the policy before hashing: a bad policy file should not cost a multi-GB re-hash.
+  const set = loadPolicyDirectory(io, flags.policy);
+  const at = new Date();
+  const result = await verifyModelWithTrustRoot(io, model, flags, at);
+  const { verifier, version } = trustRootVerifierFrom(io, flags, at);
+  if (version !== result.trustRoot.version) {
+    // The file changed between the two reads: use nothing checked against another version.
+    throw new VerificationError(
+      'TRUST_ROOT_ROLLBACK',
+      `The trust root changed while verifying (v${result.trustRoot.version}, then v${version})`,
+      { details: { versions: [result.trustRoot.version, version] } },
+    );
+  }
+  const signatures = result.trustRoot.signatures.flatMap((o): SignatureFacts[] => {
+    if (!o.ok) return [];
+    const claim = verifier.signature(readSmallFile(o.signature, MAX_BUNDLE_BYTES, 'Signature'));
+    return [
+      {
+        signer: claim.signer,
+        digest: claim.digest,
+        ...(claim.trustedSigner === undefined ? {} : trustRootNames(claim.trustedSigner)),
+      },
+    ];
+  });
+  const modelPath = resolve(io.cwd, model);
+  const required =
+    flags.require === undefined
+      ? undefined
+      : requireAttestations(modelPath, verifier, result.digest, flags.require);
+  const evidence = modelFacts(io, modelPath, { digest: result.digest, signatures }, verifier, {
+    ...flags,
+    action: 'verify',
+  });
+  const decision = evaluate(evidence.facts, set.policies, set.exceptions, set.grants, at);
+  if (flags.json) {
+    printJson(io, {
+      ok: decision.allowed,
+      ...result,
+      attestations: required ?? evidence.attestations.map(listedJson),
+      policy: decision,
+    });
+  } else {
+    for (const w of result.warnings) note(io, `warning: ${w}`);
+    const tr = result.trustRoot;
+    say(
+      io,
+      `Signature verified: ${result.digest} (trust root v${tr.version}: ${tr.counted.join(', ')})`,
+    );
+    printDecision(io, decision, false, evidence.attestations);
+  }
+  return decision.allowed ? 0 : 1;
 }
 
 /** Command-line flags override what a facts file says (to try one set of facts elsewhere). */

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
+import { sourceDateEpoch } from '../attest/index.js';
 import { UsageError, VerificationError } from '../errors/index.js';
 import {
   SEVERITIES,
@@ -112,6 +113,8 @@ export async function scanCommand(io: Io, model: string, flags: ScanFlags): Prom
     allowGlobals: flags.allowGlobal ?? [],
     unscannedSeverity: flags.unscannedSeverity,
     limits,
+    // Signed into a scan attestation, this dates the result for a policy's maxAge.
+    scannedAt: sourceDateEpoch(io.env) ?? new Date(),
   });
   // The report is attested whatever it found: the attestation records the result, gates judge it.
   const attested = flags.attest ? await attestScanReport(io, model, report, flags) : undefined;

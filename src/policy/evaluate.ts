@@ -537,18 +537,19 @@ interface DecisionContext {
   readonly conditions: ConditionCache;
 }
 
-function signerView(
-  signer: SignatureFacts['signer'],
-  trustRootSigner: string | undefined,
-): SignerView {
-  return trustRootSigner === undefined ? { facts: signer } : { facts: signer, trustRootSigner };
+function signerView(signed: SignatureFacts | AttestationFacts): SignerView {
+  const { trustRootSigner, trustRootPrincipal } = signed;
+  if (trustRootSigner === undefined) return { facts: signed.signer };
+  return trustRootPrincipal === undefined || trustRootPrincipal === trustRootSigner
+    ? { facts: signed.signer, trustRootSigner }
+    : { facts: signed.signer, trustRootSigner, trustRootPrincipal };
 }
 
 function decisionContext(facts: ArtifactFacts): DecisionContext {
   const distinct = new Map<string, SignerView>();
   for (const s of facts.signatures) {
     if (s.digest !== facts.digest) continue;
-    const view = signerView(s.signer, s.trustRootSigner);
+    const view = signerView(s);
     const key = distinctSignerKey(view);
     if (!distinct.has(key)) distinct.set(key, view);
   }
@@ -564,7 +565,7 @@ function decisionContext(facts: ArtifactFacts): DecisionContext {
     }
     entry.total++;
     if (att.digest === facts.digest) {
-      entry.candidates.push({ att, view: signerView(att.signer, att.trustRootSigner) });
+      entry.candidates.push({ att, view: signerView(att) });
     }
   }
   // Newest first, so reasons speak about the most recent attempt.

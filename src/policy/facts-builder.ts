@@ -1,4 +1,5 @@
 import {
+  CAIRN_SCAN_V1,
   CAIRN_TRANSFORMATION_V1,
   SLSA_PROVENANCE_V1,
   attestationFacts as attestationView,
@@ -50,8 +51,8 @@ const UNDATED = new Date(0);
  * The facts every gate hands to `evaluate`, built from verified evidence only. Each attestation
  * keeps its signer and predicate; its `issuedAt` is the transparency-log integration time when
  * the bundle carries one, else the time its trusted signer signed into the predicate
- * (provenance `runDetails.metadata.finishedOn`, transformation `finishedOn`), else absent — and
- * an undated attestation never satisfies a maximum age.
+ * (provenance `runDetails.metadata.finishedOn`, transformation `finishedOn`, scan `scannedAt`),
+ * else absent — and an undated attestation never satisfies a maximum age.
  */
 export function factsFromEvidence(evidence: VerifiedEvidence, gate: GateContext): ArtifactFacts {
   const attestations = evidence.attestations.map((v): AttestationFacts => {
@@ -60,6 +61,7 @@ export function factsFromEvidence(evidence: VerifiedEvidence, gate: GateContext)
       predicateType: view.predicateType,
       digest: view.digest,
       signer: view.signer,
+      ...(v.trustedSigner === undefined ? {} : trustRootNames(v.trustedSigner)),
       predicate: view.predicate,
       ...(view.issuedAt === UNDATED ? {} : { issuedAt: view.issuedAt }),
     };
@@ -76,6 +78,19 @@ export function factsFromEvidence(evidence: VerifiedEvidence, gate: GateContext)
   };
 }
 
+/**
+ * The trust-root names a signature or attestation is counted and matched by, from the signer
+ * entry trust-root verification matched (`TrustedSignatureFacts` from `keys`).
+ */
+export function trustRootNames(trusted: {
+  readonly signerId: string;
+  readonly principal: string;
+}): { trustRootSigner: string; trustRootPrincipal?: string } {
+  return trusted.principal === trusted.signerId
+    ? { trustRootSigner: trusted.signerId }
+    : { trustRootSigner: trusted.signerId, trustRootPrincipal: trusted.principal };
+}
+
 function field(value: unknown, ...path: string[]): unknown {
   let at = value;
   for (const key of path) {
@@ -85,14 +100,19 @@ function field(value: unknown, ...path: string[]): unknown {
   return at;
 }
 
-/** The time the attestation's signer put in the signed predicate, when its type has one. */
+/**
+ * The time the attestation's signer put in the signed predicate, when its type has one: provenance
+ * `runDetails.metadata.finishedOn`, transformation `finishedOn`, scan report `scannedAt`.
+ */
 function signedTime(v: VerifiedAttestation): Date | undefined {
   const text =
     v.predicateType === SLSA_PROVENANCE_V1
       ? field(v.predicate, 'runDetails', 'metadata', 'finishedOn')
       : v.predicateType === CAIRN_TRANSFORMATION_V1
         ? field(v.predicate, 'finishedOn')
-        : undefined;
+        : v.predicateType === CAIRN_SCAN_V1
+          ? field(v.predicate, 'scannedAt')
+          : undefined;
   if (typeof text !== 'string') return undefined;
   const at = new Date(text);
   return Number.isNaN(at.getTime()) ? undefined : at;

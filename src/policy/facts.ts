@@ -49,6 +49,12 @@ export interface SignatureFacts {
    * used. Signers are counted distinct by this name when present (one person, several keys).
    */
   readonly trustRootSigner?: string;
+  /**
+   * With `trustRootSigner`: the first signer id of its rotation line, when the key was rotated
+   * from another entry. A rotated key and its successor count as one signer, and a policy naming
+   * either id matches it.
+   */
+  readonly trustRootPrincipal?: string;
 }
 
 /** A JSON value, as a predicate carries it. */
@@ -61,6 +67,7 @@ export interface AttestationFacts {
   readonly digest: ArtifactDigest;
   readonly signer: SignerFacts;
   readonly trustRootSigner?: string;
+  readonly trustRootPrincipal?: string;
   readonly predicate: JsonValue;
   /**
    * When the attestation was made, from verified evidence: the transparency-log integration time,

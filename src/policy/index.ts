@@ -5,7 +5,7 @@ export { compileCondition, runCondition, CONDITION_VARIABLES } from './cel.js';
 export { parsePolicyDocument, parseFacts } from './schema.js';
 export { parsePolicyFile, assemblePolicySet, loadPolicySet } from './set.js';
 export { factsFromJSON, factsFromBytes } from './facts-input.js';
-export { factsFromEvidence } from './facts-builder.js';
+export { factsFromEvidence, trustRootNames } from './facts-builder.js';
 export { runPolicyTests } from './testing.js';
 export { preparePredicate } from './predicate.js';
 export { describeIssue } from './issues.js';

@@ -545,6 +545,7 @@ const signatureFacts = z.strictObject({
   signer: signerFacts,
   digest,
   trustRootSigner: z.optional(factString),
+  trustRootPrincipal: z.optional(factString),
 });
 
 const attestationFacts = z.strictObject({
@@ -552,6 +553,7 @@ const attestationFacts = z.strictObject({
   digest,
   signer: signerFacts,
   trustRootSigner: z.optional(factString),
+  trustRootPrincipal: z.optional(factString),
   issuedAt: z.optional(instant),
   predicate: z.unknown().superRefine((v, ctx) => {
     const prepared = preparePredicate(v as JsonValue);
@@ -589,6 +591,16 @@ const factsSchema = z.strictObject({
   transformation: z.optional(transformationFacts),
 });
 
+function trustRootNames(v: {
+  readonly trustRootSigner?: string | undefined;
+  readonly trustRootPrincipal?: string | undefined;
+}): { trustRootSigner?: string; trustRootPrincipal?: string } {
+  return {
+    ...(v.trustRootSigner === undefined ? {} : { trustRootSigner: v.trustRootSigner }),
+    ...(v.trustRootPrincipal === undefined ? {} : { trustRootPrincipal: v.trustRootPrincipal }),
+  };
+}
+
 function toFacts(v: z.output<typeof factsSchema>): ArtifactFacts {
   const identity = v.request?.identity;
   return {
@@ -610,13 +622,13 @@ function toFacts(v: z.output<typeof factsSchema>): ArtifactFacts {
     signatures: (v.signatures ?? []).map((s): SignatureFacts => ({
       signer: stripUndefined(s.signer),
       digest: s.digest,
-      ...(s.trustRootSigner === undefined ? {} : { trustRootSigner: s.trustRootSigner }),
+      ...trustRootNames(s),
     })),
     attestations: (v.attestations ?? []).map((a): AttestationFacts => ({
       predicateType: a.predicateType,
       digest: a.digest,
       signer: stripUndefined(a.signer),
-      ...(a.trustRootSigner === undefined ? {} : { trustRootSigner: a.trustRootSigner }),
+      ...trustRootNames(a),
       ...(a.issuedAt === undefined ? {} : { issuedAt: a.issuedAt }),
       predicate: a.predicate as JsonValue,
     })),

@@ -7,6 +7,8 @@ import type { IdentityMatcher, NameMatcher, SignerMatcher } from './model.js';
 export interface SignerView {
   readonly facts: SignerFacts;
   readonly trustRootSigner?: string;
+  /** The first id of the trust-root signer's rotation line, when it differs. */
+  readonly trustRootPrincipal?: string;
 }
 
 /**
@@ -15,7 +17,9 @@ export interface SignerView {
  * root (a renewed certificate is the same signer), or the keyless identity under its issuer.
  */
 export function distinctSignerKey(signer: SignerView): string {
-  if (signer.trustRootSigner !== undefined) return `trust-root:${signer.trustRootSigner}`;
+  if (signer.trustRootSigner !== undefined) {
+    return `trust-root:${signer.trustRootPrincipal ?? signer.trustRootSigner}`;
+  }
   const f = signer.facts;
   switch (f.kind) {
     case 'key':
@@ -119,7 +123,10 @@ export function matchSigner(m: SignerMatcher, signer: SignerView): boolean {
     case 'keyless':
       return f.kind === 'keyless' && f.issuer === m.issuer && matchName(m.identity, f.identity);
     case 'trust-root':
-      return signer.trustRootSigner === m.name;
+      return (
+        signer.trustRootSigner !== undefined &&
+        (signer.trustRootSigner === m.name || signer.trustRootPrincipal === m.name)
+      );
   }
 }
 

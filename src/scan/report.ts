@@ -58,6 +58,7 @@ const reportSchema = z.strictObject({
   version: z.literal(SCAN_REPORT_VERSION),
   scanner: z.strictObject({ name: z.literal('cairn-scan'), rules: z.string().max(64) }),
   modelName: text,
+  scannedAt: z.iso.datetime({ offset: true }).optional(),
   limits: z.strictObject({
     maxFileBytes: positive,
     maxInflateBytes: positive,
@@ -165,6 +166,7 @@ export function buildScanReport(
     readonly findings: readonly Finding[];
     readonly counts: Readonly<Record<Severity, number>>;
   }[],
+  scannedAt?: Date,
 ): ScanReport {
   const totals: Record<Severity, number> = { critical: 0, high: 0, medium: 0, low: 0, info: 0 };
   for (const r of results) for (const s of SEVERITIES) totals[s] += r.counts[s];
@@ -188,11 +190,17 @@ export function buildScanReport(
     version: SCAN_REPORT_VERSION,
     scanner: { name: 'cairn-scan', rules: SCAN_RULES_VERSION },
     modelName,
+    ...(scannedAt === undefined ? {} : { scannedAt: scanTime(scannedAt) }),
     limits,
     files: results.map((r) => r.file),
     findings,
     summary,
   };
+}
+
+/** RFC 3339 UTC, whole seconds (as provenance records SOURCE_DATE_EPOCH). */
+function scanTime(at: Date): string {
+  return `${at.toISOString().slice(0, 19)}Z`;
 }
 
 /** Number of findings (listed or only counted) at or above `threshold`. */

@@ -70,7 +70,7 @@ export async function scanModel(
     // Reads are synchronous; let other work run between files.
     await new Promise<void>((r) => setImmediate(r));
   }
-  return buildScanReport(modelName, limits, results);
+  return buildScanReport(modelName, limits, results, options.scannedAt);
 }
 
 function scanEntry(

@@ -133,6 +133,11 @@ export interface ScanReport {
   };
   /** Basename of the scanned path (the OMS subject name). */
   readonly modelName: string;
+  /**
+   * When the scan ran (RFC 3339, whole seconds), when the caller gave it: signed into a scan
+   * attestation, it dates the result for a policy's maximum age. Absent in older reports.
+   */
+  readonly scannedAt?: string;
   readonly limits: ScanLimits;
   /** Every file walked, in manifest order. */
   readonly files: readonly ScannedFile[];
@@ -157,4 +162,6 @@ export interface ScanModelOptions {
   readonly unscannedSeverity?: Severity;
   readonly limits?: Partial<ScanLimits>;
   readonly signal?: AbortSignal;
+  /** Recorded as the report's `scannedAt` (the scanner reads no clock itself). */
+  readonly scannedAt?: Date;
 }

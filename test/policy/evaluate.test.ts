@@ -294,6 +294,35 @@ const cases: Record<string, Case[]> = {
       facts: { signatures: [signature(keySigner('77'), { trustRootSigner: 'release-team' })] },
       outcome: 'allow',
     },
+    {
+      name: 'trust-root signer by the name its rotation line started with',
+      spec: `signatures:\n  - name: tr\n    anyOf:\n      - trustRoot: release-team`,
+      facts: {
+        signatures: [
+          signature(keySigner('78'), {
+            trustRootSigner: 'release-team-2',
+            trustRootPrincipal: 'release-team',
+          }),
+        ],
+      },
+      outcome: 'allow',
+    },
+    {
+      name: 'threshold: a rotated key and its successor count once',
+      spec: `signatures:\n  - name: two\n    threshold: 2\n    signers: [{trustRoot: release-team}, {trustRoot: release-team-2}]`,
+      facts: {
+        signatures: [
+          signature(keySigner('11'), { trustRootSigner: 'release-team' }),
+          signature(keySigner('22'), {
+            trustRootSigner: 'release-team-2',
+            trustRootPrincipal: 'release-team',
+          }),
+        ],
+      },
+      outcome: 'deny',
+      code: 'SIGNATURES_INSUFFICIENT',
+      requirement: 'signatures:two',
+    },
   ],
   'required attestations': [
     {
