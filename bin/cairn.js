@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { main } from '../dist/src/cli/index.js';
+import { main } from '../dist/src/cli/main.js';
 
 // `cairn digest --manifest | head` closes stdout early: stop quietly instead of a stack trace.
 for (const stream of [process.stdout, process.stderr]) {

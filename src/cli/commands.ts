@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { verifierForTrust } from '../attest/index.js';
-import { isHashAlgorithm, type HashAlgorithm } from '../digest/index.js';
 import { UsageError } from '../errors/index.js';
 import {
   KEY_TYPES,
@@ -18,7 +17,6 @@ import {
 import {
   MAX_CERT_BYTES,
   MAX_KEY_BYTES,
-  digestModel,
   inspectSignature,
   readSmallFile,
   signModel,
@@ -27,13 +25,9 @@ import {
 } from '../model/index.js';
 import { evaluate } from '../policy/index.js';
 import type { SignerFacts } from '../verify/index.js';
-import {
-  PASSPHRASE_ENV,
-  modelRelativeIgnorePaths,
-  parsePositiveInt,
-  readPassphrase,
-} from './inputs.js';
+import { PASSPHRASE_ENV, readPassphrase } from './inputs.js';
 import { note, printJson, progressReporter, say, type Io } from './output.js';
+import { hashing, scope, type HashFlags, type ScopeFlags } from './digest.js';
 import { listedJson, requireAttestations, trustRootRequireCommand } from './attest-require.js';
 import { verifyChainCommand } from './lineage.js';
 import {
@@ -45,40 +39,6 @@ import {
 } from './policy.js';
 import { openPkcs11Signer, trustRootVerifyCommand } from './trust.js';
 import { trustFrom } from './trust-flags.js';
-
-/** Flags every model-reading command shares, with the reference's names. */
-export interface ScopeFlags {
-  readonly ignorePaths?: string[];
-  readonly ignoreGitPaths: boolean;
-  readonly allowSymlinks?: boolean;
-  readonly json?: boolean;
-}
-
-export interface HashFlags {
-  readonly hash?: string;
-  readonly shardSize?: string;
-}
-
-function scope(io: Io, model: string, flags: ScopeFlags) {
-  return {
-    ignorePaths: modelRelativeIgnorePaths(io, model, flags.ignorePaths ?? []),
-    ignoreGitPaths: flags.ignoreGitPaths,
-    allowSymlinks: flags.allowSymlinks ?? false,
-  };
-}
-
-function hashing(flags: HashFlags): { hashType: HashAlgorithm; shardSize?: number } {
-  const hashType = flags.hash ?? 'sha256';
-  if (!isHashAlgorithm(hashType)) {
-    throw new UsageError(
-      'USAGE',
-      `--hash must be sha256, blake2b or blake3, got ${JSON.stringify(hashType)}`,
-    );
-  }
-  return flags.shardSize === undefined
-    ? { hashType }
-    : { hashType, shardSize: parsePositiveInt(flags.shardSize, '--shard-size') };
-}
 
 // ── keygen ──────────────────────────────────────────────────────────────────────────────
 
@@ -148,58 +108,6 @@ export function keygenCommand(io: Io, flags: KeygenFlags): number {
     }
   }
   return 0;
-}
-
-// ── digest ──────────────────────────────────────────────────────────────────────────────
-
-export interface DigestFlags extends ScopeFlags, HashFlags {
-  readonly manifest?: boolean;
-}
-
-export async function digestCommand(io: Io, model: string, flags: DigestFlags): Promise<number> {
-  const progress = progressReporter(io, !flags.json, 'hashing');
-  try {
-    const result = await digestModel(resolve(io.cwd, model), {
-      ...scope(io, model, flags),
-      ...hashing(flags),
-      ...(progress.onProgress === undefined ? {} : { onProgress: progress.onProgress }),
-    });
-    progress.stop();
-    const m = result.manifest;
-    if (flags.json) {
-      printJson(io, {
-        ok: true,
-        digest: result.digest,
-        modelName: m.modelName,
-        serialization: m.serialization,
-        resourceCount: m.resources.length,
-        ...(flags.manifest
-          ? {
-              resources: m.resources.map((r) => ({
-                name: r.name,
-                algorithm: r.algorithm,
-                digest: r.digest.toString('hex'),
-                size: r.size,
-                role: r.role,
-              })),
-            }
-          : {}),
-      });
-    } else {
-      say(io, result.digest);
-      if (flags.manifest) {
-        for (const r of m.resources) {
-          say(
-            io,
-            `${r.digest.toString('hex')}  ${String(r.size ?? '').padStart(12)}  ${r.role.padEnd(15)}  ${r.name}`,
-          );
-        }
-      }
-    }
-    return 0;
-  } finally {
-    progress.stop();
-  }
 }
 
 // ── sign ────────────────────────────────────────────────────────────────────────────────
@@ -455,8 +363,12 @@ function describeSigner(s: SignerFacts): string {
 
 // ── inspect ─────────────────────────────────────────────────────────────────────────────
 
-export function inspectCommand(io: Io, signature: string, flags: { json?: boolean }): number {
-  const claims = inspectSignature(resolve(io.cwd, signature));
+export async function inspectCommand(
+  io: Io,
+  signature: string,
+  flags: { json?: boolean },
+): Promise<number> {
+  const claims = await inspectSignature(resolve(io.cwd, signature));
   if (flags.json) {
     printJson(io, { ok: true, ...claims });
     return 0;

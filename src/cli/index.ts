@@ -1,12 +1,9 @@
-import { Command, CommanderError, Option } from 'commander';
-import { UsageError, toCairnError } from '../errors/index.js';
+import { Option, type Command } from 'commander';
 import {
-  digestCommand,
   inspectCommand,
   keygenCommand,
   signCommand,
   verifyCommand,
-  type DigestFlags,
   type KeygenFlags,
   type SignFlags,
   type VerifyFlags,
@@ -21,64 +18,14 @@ import { registerTrustCommands } from './trust.js';
 import { addTrustOptions } from './trust-flags.js';
 import { collect } from './inputs.js';
 import { defaultServeDependencies, registerServeCommand } from './serve.js';
-import { printError, printJson, processIo, type Io } from './output.js';
+import { processIo, type Io } from './output.js';
+import { addHashOptions, addScopeOptions, registerDigestCommand } from './digest.js';
+import { newProgram, normaliseFlags, runProgram } from './run.js';
 
-export const VERSION = '0.1.0';
-
-/** The reference accepts `--private_key` for `--private-key`; so do we (flag names only). */
-function normaliseFlags(args: readonly string[]): string[] {
-  const end = args.indexOf('--');
-  return args.map((a, i) => {
-    if (!a.startsWith('--') || (end !== -1 && i >= end)) return a;
-    const eq = a.indexOf('=');
-    return eq === -1
-      ? a.replaceAll('_', '-')
-      : `${a.slice(0, eq).replaceAll('_', '-')}${a.slice(eq)}`;
-  });
-}
-
-function addScopeOptions(cmd: Command): Command {
-  return cmd
-    .option(
-      '--ignore-paths <path>',
-      'exclude a path (repeatable; relative to the model root or the current directory)',
-      collect,
-    )
-    .option(
-      '--ignore-git-paths',
-      'exclude .git, .gitattributes, .github, .gitignore at the model root (default)',
-      true,
-    )
-    .option('--no-ignore-git-paths', 'hash git files too')
-    .option(
-      '--allow-symlinks',
-      'hash symlinks to files inside the model (never followed outside it)',
-    )
-    .option('--json', 'machine-readable output on stdout');
-}
-
-function addHashOptions(cmd: Command): Command {
-  return cmd
-    .addOption(
-      new Option('--hash <algorithm>', 'hash algorithm')
-        .choices(['sha256', 'blake2b', 'blake3'])
-        .default('sha256'),
-    )
-    .option('--shard-size <bytes>', 'hash files in shards of this many bytes (shard mode)');
-}
+export { VERSION } from './run.js';
 
 export function buildProgram(io: Io, setExit: (code: number) => void): Command {
-  const program = new Command('cairn')
-    .description(
-      'Sign, verify and inspect ML model artifacts (OpenSSF Model Signing v1.0 compatible).',
-    )
-    .version(VERSION)
-    .showHelpAfterError('(run with --help for usage)')
-    .exitOverride()
-    .configureOutput({
-      writeOut: (s) => io.stdout.write(s),
-      writeErr: (s) => io.stderr.write(s),
-    });
+  const program = newProgram(io);
 
   program
     .command('keygen')
@@ -100,19 +47,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--json', 'machine-readable output on stdout')
     .action((opts: KeygenFlags) => setExit(keygenCommand(io, opts)));
 
-  addHashOptions(
-    addScopeOptions(
-      program
-        .command('digest')
-        .description(
-          'print the model root digest (sha256:<hex>), the same value as `model_signing digest`',
-        )
-        .argument('<model>', 'model directory or file')
-        .option('--manifest', 'also list every resource with its digest, size and role'),
-    ),
-  ).action(async (model: string, opts: DigestFlags) =>
-    setExit(await digestCommand(io, model, opts)),
-  );
+  registerDigestCommand(program, io, setExit);
 
   addHashOptions(
     addScopeOptions(
@@ -215,7 +150,9 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .description('show what a signature bundle claims, WITHOUT verifying it')
     .argument('<signature>', 'the bundle file')
     .option('--json', 'machine-readable output on stdout')
-    .action((sig: string, opts: { json?: boolean }) => setExit(inspectCommand(io, sig, opts)));
+    .action(async (sig: string, opts: { json?: boolean }) =>
+      setExit(await inspectCommand(io, sig, opts)),
+    );
 
   program
     .command('demo')
@@ -238,33 +175,15 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
 }
 
 /**
- * Runs the CLI and returns the exit code (DESIGN.md §5). The one place errors become output:
- * human text on stderr, or a JSON error object on stdout under --json.
+ * Runs the full CLI and returns the exit code (DESIGN.md §5); `runProgram` turns errors into
+ * output. The `cairn` binary enters through `./main.ts`, which serves `digest` without this
+ * module's imports.
  */
 export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
   const args = normaliseFlags(argv.slice(2));
-  const json = args.includes('--json');
   let exit = 0;
   const program = buildProgram(io, (code) => {
     exit = code;
   });
-  try {
-    await program.parseAsync(args, { from: 'user' });
-    return exit;
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      // --help and --version end through here with exit code 0.
-      if (err.exitCode === 0) return 0;
-      const usage = new UsageError('USAGE', err.message.replace(/^error: /, ''));
-      if (json) printJson(io, { ok: false, error: usage.toJSON() });
-      return usage.exitCode;
-    }
-    const e = toCairnError(err);
-    if (json) printJson(io, { ok: false, error: e.toJSON() });
-    else printError(io, e);
-    if (e.code === 'INTERNAL' && io.env['CAIRN_DEBUG'] === '1' && err instanceof Error) {
-      io.stderr.write(`${err.stack ?? ''}\n`);
-    }
-    return e.exitCode;
-  }
+  return runProgram(program, args, io, () => exit);
 }

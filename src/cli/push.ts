@@ -179,7 +179,7 @@ async function planPush(
   let options: DigestModelOptions = { signaturePath };
   let claimed: string | undefined;
   if (signed) {
-    const claims = inspectSignature(signaturePath);
+    const claims = await inspectSignature(signaturePath);
     claimed = claims.subjectDigest;
     const recorded = omsSerializationSchema.safeParse(claims.serialization);
     if (recorded.success) {

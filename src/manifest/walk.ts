@@ -1,6 +1,6 @@
 import { lstatSync, readdirSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
-import { basename, join, posix, resolve, sep } from 'node:path';
+import { basename, posix, resolve, sep } from 'node:path';
 import { UsageError, fromFsError } from '../errors/index.js';
 import { GIT_PATHS, pathProblem } from './names.js';
 
@@ -161,36 +161,47 @@ class Walker {
   async run(): Promise<void> {
     const stack: string[] = [''];
     for (let dir = stack.pop(); dir !== undefined; dir = stack.pop()) {
-      const absDir = dir === '' ? this.root : join(this.root, dir);
-      let entries: Dirent<Buffer>[];
-      try {
-        entries = readdirSync(absDir, { encoding: 'buffer', withFileTypes: true });
-      } catch (err) {
-        throw fromFsError(err, dir === '' ? '.' : dir, 'list directory');
-      }
-      for (const entry of entries) {
+      const { names, kinds } = this.list(dir);
+      for (let i = 0; i < names.length; i++) {
         if (++this.sinceYield >= YIELD_EVERY) {
           this.sinceYield = 0;
           await new Promise<void>((r) => setImmediate(r));
           this.options.signal?.throwIfAborted();
         }
-        const child = this.visit(dir, entry);
+        const child = this.visit(dir, names[i]!, kinds[i]!);
         if (child !== undefined) stack.push(child);
       }
     }
   }
 
-  /** Handles one directory entry; returns a relative directory to descend into, if any. */
-  private visit(dir: string, entry: Dirent<Buffer>): string | undefined {
-    let name: string;
+  /**
+   * A directory's entry names and their kinds. Names are read as strings (one native call, no
+   * Buffer per name); the kernel's bytes are only looked at when a name holds U+FFFD, which is
+   * what an invalid UTF-8 sequence decodes to: then the directory is listed again as bytes and
+   * every name must decode strictly (a genuine U+FFFD in a valid name passes).
+   */
+  private list(dir: string): { names: string[]; kinds: EntryKind[] } {
+    const absDir = dir === '' ? this.root : this.prefix + dir;
+    const names: string[] = [];
+    const kinds: EntryKind[] = [];
     try {
-      name = utf8.decode(entry.name);
-    } catch {
-      const shown = (dir === '' ? '' : `${dir}/`) + lossy.decode(entry.name);
-      throw new UsageError('MODEL_NAME_INVALID', `File name is not valid UTF-8: ${shown}`, {
-        details: { path: shown, problem: 'not valid UTF-8' },
-      });
+      let suspect = false;
+      for (const entry of readdirSync(absDir, { withFileTypes: true })) {
+        if (entry.name.includes('\uFFFD')) suspect = true;
+        names.push(entry.name);
+        kinds.push(direntKind(entry));
+      }
+      if (!suspect) return { names, kinds };
+      const raw = readdirSync(absDir, { encoding: 'buffer', withFileTypes: true });
+      return { names: raw.map((e) => decodeName(dir, e.name)), kinds: raw.map(direntKind) };
+    } catch (err) {
+      if (err instanceof UsageError) throw err;
+      throw fromFsError(err, dir === '' ? '.' : dir, 'list directory');
     }
+  }
+
+  /** Handles one directory entry; returns a relative directory to descend into, if any. */
+  private visit(dir: string, name: string, listed: EntryKind): string | undefined {
     const rel = dir === '' ? name : `${dir}/${name}`;
     // Ignored paths are skipped before any other check, as the reference does.
     if (this.ignore.has(rel)) return undefined;
@@ -212,7 +223,7 @@ class Walker {
     }
     // `rel` is checked (no empty, `.` or `..` parts), so plain concatenation equals path.join.
     const abs = this.prefix + rel;
-    let kind = direntKind(entry);
+    let kind = listed;
     let st: Stats | undefined;
     if (kind === 'unknown' || kind === 'file') {
       // d_type can be DT_UNKNOWN on some file systems; lstat tells for sure.
@@ -306,7 +317,18 @@ class Walker {
 
 type EntryKind = 'file' | 'directory' | 'symlink' | 'special' | 'unknown';
 
-function direntKind(entry: Dirent<Buffer>): EntryKind {
+function decodeName(dir: string, raw: Buffer): string {
+  try {
+    return utf8.decode(raw);
+  } catch {
+    const shown = (dir === '' ? '' : `${dir}/`) + lossy.decode(raw);
+    throw new UsageError('MODEL_NAME_INVALID', `File name is not valid UTF-8: ${shown}`, {
+      details: { path: shown, problem: 'not valid UTF-8' },
+    });
+  }
+}
+
+function direntKind(entry: Dirent<Buffer> | Dirent): EntryKind {
   if (entry.isFile()) return 'file';
   if (entry.isDirectory()) return 'directory';
   if (entry.isSymbolicLink()) return 'symlink';
