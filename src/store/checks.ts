@@ -29,6 +29,12 @@ export function checkInteger(field: string, value: unknown, min: number, max: nu
   }
 }
 
+export function checkOneOf(field: string, value: unknown, allowed: readonly string[]): void {
+  if (typeof value !== 'string' || !allowed.includes(value)) {
+    throw invalidInput(field, `must be one of ${allowed.join(', ')}`);
+  }
+}
+
 export function checkRange(range: { start: number; end: number } | undefined, size: number): void {
   if (range === undefined) return;
   const { start, end } = range;

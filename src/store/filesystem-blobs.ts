@@ -1,6 +1,6 @@
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { constants, createReadStream, createWriteStream } from 'node:fs';
-import { access, mkdir, open, rename, stat, truncate, unlink } from 'node:fs/promises';
+import { access, mkdir, open, readdir, rename, stat, truncate, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { InfraError, UsageError, ValidationError, isCairnError } from '../errors/index.js';
@@ -14,9 +14,14 @@ export interface FilesystemBlobStoreOptions {
   readonly root: string;
   /** Largest blob accepted (bytes). Default 256 GiB. */
   readonly maxBlobBytes?: number;
+  /** Uploads untouched for this long are removed (checked when uploads begin). Default 24 h. */
+  readonly uploadTtlMs?: number;
 }
 
 const DEFAULT_MAX_BLOB = 256 * 1024 ** 3;
+const DEFAULT_UPLOAD_TTL = 24 * 3600_000;
+/** How often (at most) abandoned uploads are looked for. */
+const SWEEP_EVERY = 10 * 60_000;
 const UNAVAILABLE_FS = new Set([
   'ENOSPC',
   'EIO',
@@ -116,6 +121,22 @@ export function openFilesystemBlobStore(options: FilesystemBlobStoreOptions): Bl
     }
   };
 
+  const uploadTtl = options.uploadTtlMs ?? DEFAULT_UPLOAD_TTL;
+  let lastSweep = 0;
+  /** Removes uploads abandoned (killed clients, dropped connections) longer than the TTL. */
+  const sweep = async (now: number) => {
+    if (now - lastSweep < Math.min(SWEEP_EVERY, uploadTtl)) return;
+    lastSweep = now;
+    for (const id of await readdir(uploadsDir)) {
+      if (busy.has(id)) continue;
+      const info = await stat(uploadPath(id)).catch(() => undefined);
+      if (info !== undefined && now - info.mtimeMs > uploadTtl) {
+        states.delete(id);
+        await unlink(uploadPath(id)).catch(() => undefined);
+      }
+    }
+  };
+
   const fsyncPath = async (path: string) => {
     const handle = await open(path, 'r');
     try {
@@ -182,6 +203,7 @@ export function openFilesystemBlobStore(options: FilesystemBlobStoreOptions): Bl
 
     beginUpload: async (): Promise<BlobUpload> => {
       await ensureDirs();
+      await sweep(Date.now()).catch(() => undefined);
       const id = randomBytes(16).toString('hex');
       try {
         await (await open(uploadPath(id), 'wx')).close();

@@ -135,10 +135,26 @@ export function openPostgresStore(options: PostgresStoreOptions): MetadataStore 
     }
   };
 
+  // A single SELECT runs on any pool connection in autocommit mode: one round trip.
+  const poolQueryer: SqlQueryer = {
+    all: async (sql, params = []) =>
+      (await pool.query<Record<string, unknown>>(numbered(sql), [...params])).rows,
+    run: async (sql, params = []) => (await pool.query(numbered(sql), [...params])).rowCount ?? 0,
+    lock: () => Promise.reject(new InfraError('INTERNAL', 'A read cannot take a lock')),
+  };
+  const read = async <T>(fn: (q: SqlQueryer) => Promise<T>): Promise<T> => {
+    try {
+      return await fn(poolQueryer);
+    } catch (error) {
+      throw storeError(error);
+    }
+  };
+
   let ended = false;
   const driver: SqlDriver = {
     backend: 'postgres',
     transaction,
+    read,
     migrate: () =>
       transaction(async (q) => {
         // Two servers starting at once: the second waits here, then finds the schema current.

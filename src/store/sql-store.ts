@@ -1,6 +1,6 @@
 import { InfraError, UsageError, ValidationError, VerificationError } from '../errors/index.js';
 import { hashBytes } from '../digest/index.js';
-import { checkDate, checkDigest, checkInteger, checkText } from './checks.js';
+import { checkDate, checkDigest, checkInteger, checkOneOf, checkText } from './checks.js';
 import { auditRecordFromBody, canonicalJson, chainAuditRecord } from './audit-chain.js';
 import type {
   Actor,
@@ -46,17 +46,40 @@ export interface SqlDriver {
   readonly backend: 'sqlite' | 'postgres';
   /** Runs `fn` in one transaction: committed if it resolves, rolled back if it throws. */
   transaction<T>(fn: (q: SqlQueryer) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn`, which issues exactly one SELECT (atomic on its own), without a transaction of its
+   * own: a read costs one round trip, and takes no write lock.
+   */
+  read<T>(fn: (q: SqlQueryer) => Promise<T>): Promise<T>;
   migrate(): Promise<void>;
   close(): Promise<void>;
 }
 
 const AUDIT_LOCK = 'cairn:audit-head';
+const BUNDLE_KINDS = [
+  'signature',
+  'attestation',
+] as const satisfies readonly BundleRecord['kind'][];
+const ROLES = [
+  'reader',
+  'pusher',
+  'signer',
+  'promoter',
+  'deployer',
+  'admin',
+  'break-glass',
+] as const satisfies readonly Role[];
+const POLICY_DATA_KINDS = [
+  'exception',
+  'break-glass',
+] as const satisfies readonly PolicyDataRecord['kind'][];
 const DEFAULT_AUDIT_LIMIT = 1000;
 const MAX_AUDIT_LIMIT = 10_000;
 
 /** The metadata store over any SqlDriver. */
 export function sqlMetadataStore(driver: SqlDriver): MetadataStore {
   const tx = <T>(fn: (q: SqlQueryer) => Promise<T>): Promise<T> => driver.transaction(fn);
+  const read = <T>(fn: (q: SqlQueryer) => Promise<T>): Promise<T> => driver.read(fn);
   const one = async (q: SqlQueryer, sql: string, params: readonly SqlValue[]) =>
     (await q.all(sql, params))[0];
 
@@ -73,7 +96,7 @@ export function sqlMetadataStore(driver: SqlDriver): MetadataStore {
   return {
     backend: driver.backend,
     migrate: () => driver.migrate(),
-    ping: () => tx(async (q) => void (await q.all('SELECT 1 AS one'))),
+    ping: () => read(async (q) => void (await q.all('SELECT 1 AS one'))),
     close: () => driver.close(),
 
     createRepository: async (repository: NewRepository) => {
@@ -100,12 +123,12 @@ export function sqlMetadataStore(driver: SqlDriver): MetadataStore {
       });
     },
     getRepository: (name) =>
-      tx(async (q) => {
+      read(async (q) => {
         const row = await one(q, 'SELECT * FROM repositories WHERE name = ?', [name]);
         return row === undefined ? undefined : repositoryFromRow(row);
       }),
     listRepositories: () =>
-      tx(async (q) =>
+      read(async (q) =>
         (await q.all('SELECT * FROM repositories ORDER BY name')).map(repositoryFromRow),
       ),
 
@@ -147,7 +170,7 @@ export function sqlMetadataStore(driver: SqlDriver): MetadataStore {
       });
     },
     getArtifact: (repository, environment, digest) =>
-      tx(async (q) => {
+      read(async (q) => {
         const row = await one(
           q,
           'SELECT * FROM artifacts WHERE repository = ? AND environment = ? AND digest = ?',
@@ -156,7 +179,7 @@ export function sqlMetadataStore(driver: SqlDriver): MetadataStore {
         return row === undefined ? undefined : artifactFromRow(row);
       }),
     listArtifacts: (repository, environment) =>
-      tx(async (q) =>
+      read(async (q) =>
         (
           await q.all(
             'SELECT * FROM artifacts WHERE repository = ? AND environment = ? ORDER BY id',
@@ -173,10 +196,11 @@ export function sqlMetadataStore(driver: SqlDriver): MetadataStore {
 
     addBundle: async (bundle: NewBundle) => {
       checkDigest('digest', bundle.digest);
+      checkOneOf('kind', bundle.kind, BUNDLE_KINDS);
       checkText('predicateType', bundle.predicateType);
       checkDate('at', bundle.at);
       const id: Sha256Digest = `sha256:${hashBytes('sha256', Buffer.from(bundle.bundle, 'utf8')).toString('hex')}`;
-      return await tx(async (q) => {
+      return await read(async (q) => {
         await requireRepository(q, bundle.repository);
         const inserted = await q.run(
           `INSERT INTO bundles (repository, bundle_id, digest, kind, predicate_type, bundle, added_by, added_at)
@@ -201,7 +225,7 @@ export function sqlMetadataStore(driver: SqlDriver): MetadataStore {
       });
     },
     listBundles: (repository, digest) =>
-      tx(async (q) =>
+      read(async (q) =>
         (
           await q.all('SELECT * FROM bundles WHERE repository = ? AND digest = ? ORDER BY seq', [
             repository,
@@ -293,7 +317,7 @@ export function sqlMetadataStore(driver: SqlDriver): MetadataStore {
       });
     },
     getTag: (repository, environment, tag) =>
-      tx(async (q) => {
+      read(async (q) => {
         const row = await one(
           q,
           'SELECT * FROM tags WHERE repository = ? AND environment = ? AND tag = ?',
@@ -302,7 +326,7 @@ export function sqlMetadataStore(driver: SqlDriver): MetadataStore {
         return row === undefined ? undefined : tagFromRow(row);
       }),
     listTags: (repository, environment) =>
-      tx(async (q) =>
+      read(async (q) =>
         (
           await q.all('SELECT * FROM tags WHERE repository = ? AND environment = ? ORDER BY tag', [
             repository,
@@ -311,7 +335,7 @@ export function sqlMetadataStore(driver: SqlDriver): MetadataStore {
         ).map(tagFromRow),
       ),
     tagHistory: (repository, environment, tag) =>
-      tx(async (q) =>
+      read(async (q) =>
         (tag === undefined
           ? await q.all(
               'SELECT * FROM tag_history WHERE repository = ? AND environment = ? ORDER BY seq',
@@ -345,7 +369,7 @@ export function sqlMetadataStore(driver: SqlDriver): MetadataStore {
       const limit = options.limit ?? DEFAULT_AUDIT_LIMIT;
       checkInteger('afterSeq', afterSeq, 0, Number.MAX_SAFE_INTEGER);
       checkInteger('limit', limit, 1, MAX_AUDIT_LIMIT);
-      return await tx(async (q) =>
+      return await read(async (q) =>
         (
           await q.all('SELECT body, hash FROM audit WHERE seq > ? ORDER BY seq LIMIT ?', [
             afterSeq,
@@ -386,7 +410,7 @@ export function sqlMetadataStore(driver: SqlDriver): MetadataStore {
       });
     },
     findApiToken: (id) =>
-      tx(async (q) => {
+      read(async (q) => {
         const row = await one(q, 'SELECT * FROM api_tokens WHERE id = ?', [id]);
         return row === undefined ? undefined : tokenFromRow(row);
       }),
@@ -401,11 +425,14 @@ export function sqlMetadataStore(driver: SqlDriver): MetadataStore {
       });
     },
     listApiTokens: () =>
-      tx(async (q) =>
+      read(async (q) =>
         (await q.all('SELECT * FROM api_tokens ORDER BY created_at, id')).map(tokenFromRow),
       ),
 
     grantRole: async (binding: RoleBinding) => {
+      checkOneOf('role', binding.role, ROLES);
+      checkText('repository', binding.repository);
+      checkText('environment', binding.environment);
       checkDate('at', binding.at);
       return await tx(async (q) => {
         await q.run(
@@ -430,7 +457,7 @@ export function sqlMetadataStore(driver: SqlDriver): MetadataStore {
         );
       }),
     listRoleBindings: (subject) =>
-      tx(async (q) =>
+      read(async (q) =>
         (subject === undefined
           ? await q.all(
               'SELECT * FROM role_bindings ORDER BY subject, role, repository, environment',
@@ -443,6 +470,7 @@ export function sqlMetadataStore(driver: SqlDriver): MetadataStore {
       ),
 
     putPolicyData: async (record: PolicyDataRecord) => {
+      checkOneOf('kind', record.kind, POLICY_DATA_KINDS);
       checkText('id', record.id);
       checkDate('at', record.at);
       checkDate('expiresAt', record.expiresAt);
@@ -464,7 +492,7 @@ export function sqlMetadataStore(driver: SqlDriver): MetadataStore {
     },
     listPolicyData: async (kind, at) => {
       checkDate('at', at);
-      return await tx(async (q) =>
+      return await read(async (q) =>
         (
           await q.all(
             'SELECT * FROM policy_data WHERE kind = ? AND expires_at > ? ORDER BY created_at, id',

@@ -87,22 +87,38 @@ export function openSqliteStore(options: SqliteStoreOptions): MetadataStore {
         });
   }
 
+  // Prepared once per SQL text (the store issues a fixed set of statements).
+  const statements = new Map<string, Database.Statement>();
+  const prepare = (sql: string): Database.Statement => {
+    let statement = statements.get(sql);
+    if (statement === undefined) {
+      statement = db.prepare(sql);
+      statements.set(sql, statement);
+    }
+    return statement;
+  };
   const queryer: SqlQueryer = {
     all: (sql, params = []) => {
-      const statement = db.prepare(sql);
+      const statement = prepare(sql);
       return Promise.resolve(
         statement.reader
           ? (statement.all(...bind(params)) as Record<string, unknown>[])
           : (statement.run(...bind(params)), []),
       );
     },
-    run: (sql, params = []) => Promise.resolve(db.prepare(sql).run(...bind(params)).changes),
+    run: (sql, params = []) => Promise.resolve(prepare(sql).run(...bind(params)).changes),
     lock: () => Promise.resolve(),
   };
 
   const line = transactionLine(options.path);
-  const transaction = <T>(fn: (q: SqlQueryer) => Promise<T>): Promise<T> => {
-    const run = async (): Promise<T> => {
+  /** Runs `body` when the connection is free (no other transaction of this process is open). */
+  const inLine = <T>(body: () => Promise<T>): Promise<T> => {
+    const next = line.tail.then(body, body);
+    line.tail = next.catch(() => undefined);
+    return next;
+  };
+  const transaction = <T>(fn: (q: SqlQueryer) => Promise<T>): Promise<T> =>
+    inLine(async () => {
       try {
         db.exec('BEGIN IMMEDIATE');
       } catch (error) {
@@ -116,15 +132,21 @@ export function openSqliteStore(options: SqliteStoreOptions): MetadataStore {
         if (db.open && db.inTransaction) db.exec('ROLLBACK');
         throw storeError(error);
       }
-    };
-    const next = line.tail.then(run, run);
-    line.tail = next.catch(() => undefined);
-    return next;
-  };
+    });
+  // One SELECT in autocommit mode: atomic, and it takes no write lock.
+  const read = <T>(fn: (q: SqlQueryer) => Promise<T>): Promise<T> =>
+    inLine(async () => {
+      try {
+        return await fn(queryer);
+      } catch (error) {
+        throw storeError(error);
+      }
+    });
 
   const driver: SqlDriver = {
     backend: 'sqlite',
     transaction,
+    read,
     migrate: () =>
       transaction(async (q) => {
         await applyMigrations(

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
@@ -92,4 +92,19 @@ test('filesystem: a process killed mid-upload leaves nothing visible, and the up
     size: bytes.length,
   });
   assert.ok((await readAll(await store.open(digestOf(bytes)))).equals(bytes));
+});
+
+test('filesystem: uploads abandoned longer than the TTL are removed when uploads begin', async (t) => {
+  const root = tempDir(t, 'cairn-blobs-');
+  const store = openFilesystemBlobStore({ root, uploadTtlMs: 60_000 });
+  const old = await store.beginUpload();
+  await store.appendUpload(old.id, 0, chunked(Buffer.from('abandoned')), 100);
+  const fresh = await store.beginUpload();
+  const hourAgo = new Date(Date.now() - 3600_000);
+  utimesSync(join(root, 'uploads', old.id), hourAgo, hourAgo);
+  // A new store (a restarted server) sweeps on its first upload.
+  const restarted = openFilesystemBlobStore({ root, uploadTtlMs: 60_000 });
+  await restarted.beginUpload();
+  await rejectsWith(restarted.getUpload(old.id), 'BLOB_UPLOAD_UNKNOWN');
+  assert.equal((await restarted.getUpload(fresh.id)).offset, 0);
 });

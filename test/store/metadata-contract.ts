@@ -249,6 +249,10 @@ export function metadataContract(backend: string, open: OpenMetadataStore): void
           store.addBundle({ ...sig, repository: 'team/none' }),
           'REPOSITORY_NOT_FOUND',
         );
+        await rejectsWith(
+          store.addBundle({ ...sig, kind: 'other' as 'signature' }),
+          'STORE_INPUT_INVALID',
+        );
       },
     );
 
@@ -507,6 +511,7 @@ export function metadataContract(backend: string, open: OpenMetadataStore): void
           });
         await grant(bob, 'pusher', 'team/*');
         await grant(bob, 'pusher', 'team/*');
+        await rejectsWith(grant(bob, 'root' as 'reader', '*'), 'STORE_INPUT_INVALID');
         await grant(bob, 'reader', '*');
         await grant(alice, 'reader', 'team/model');
         await grant({ issuer: bob.issuer, subject: 'bob2' }, 'reader', '*');
