@@ -189,6 +189,17 @@ export function openOciBlobStore(options: OciBlobStoreOptions): BlobStore {
     if (response !== undefined) await drain(response);
   };
 
+  const stat = async (digest: Sha256Digest): Promise<BlobInfo | undefined> => {
+    checkDigest('digest', digest);
+    const response = await request('HEAD', blobUrl(digest));
+    if (response.status === 404) return undefined;
+    const length = Number(response.headers.get('content-length'));
+    if (response.status !== 200 || !Number.isSafeInteger(length) || length < 0) {
+      throw await unexpected('HEAD blob', response);
+    }
+    return { digest, size: length };
+  };
+
   return {
     backend: 'oci',
     ping: async () => {
@@ -202,53 +213,59 @@ export function openOciBlobStore(options: OciBlobStoreOptions): BlobStore {
       return Promise.resolve();
     },
 
-    stat: async (digest): Promise<BlobInfo | undefined> => {
-      checkDigest('digest', digest);
-      const response = await request('HEAD', blobUrl(digest));
-      if (response.status === 404) return undefined;
-      const length = Number(response.headers.get('content-length'));
-      if (response.status !== 200 || !Number.isSafeInteger(length) || length < 0) {
-        throw await unexpected('HEAD blob', response);
-      }
-      return { digest, size: length };
-    },
+    stat,
 
+    // One GET (no HEAD first): the size comes from Content-Length or Content-Range.
     open: async (digest, range) => {
       checkDigest('digest', digest);
-      const head = await request('HEAD', blobUrl(digest));
-      if (head.status === 404) {
-        throw new UsageError('BLOB_NOT_FOUND', `Blob ${digest} is not in the store`, {
+      const notFound = () =>
+        new UsageError('BLOB_NOT_FOUND', `Blob ${digest} is not in the store`, {
           details: { digest },
         });
+      if (range !== undefined && range.start === range.end) {
+        const info = await stat(digest);
+        if (info === undefined) throw notFound();
+        checkRange(range, info.size);
+        return Readable.from([]);
       }
-      const size = Number(head.headers.get('content-length'));
-      if (head.status !== 200 || !Number.isSafeInteger(size))
-        throw await unexpected('HEAD blob', head);
-      checkRange(range, size);
-      const want = range === undefined ? size : range.end - range.start;
-      if (want === 0) return Readable.from([]);
+      if (range !== undefined) checkRange(range, Number.MAX_SAFE_INTEGER);
       const response = await request('GET', blobUrl(digest), {
         headers: range === undefined ? {} : { range: `bytes=${range.start}-${range.end - 1}` },
       });
       if (response.status === 404) {
-        throw new UsageError('BLOB_NOT_FOUND', `Blob ${digest} is not in the store`, {
-          details: { digest },
-        });
+        await drain(response);
+        throw notFound();
+      }
+      if (response.status === 416 && range !== undefined) {
+        await drain(response);
+        checkRange(range, -1);
       }
       const partial = range !== undefined && response.status === 206;
       if (!(response.status === 200 || partial) || response.body === null) {
         throw await unexpected('GET blob', response);
       }
+      // The whole blob's size: `Content-Range: bytes s-e/size` on 206, Content-Length on 200.
+      const total = partial
+        ? Number(/\/(\d+)$/.exec(response.headers.get('content-range') ?? '')?.[1])
+        : Number(response.headers.get('content-length') ?? Number.NaN);
+      if (!Number.isSafeInteger(total) || total < 0) {
+        await response.body.cancel().catch(() => undefined);
+        throw unavailable('the registry did not say how large the blob is');
+      }
+      if (range !== undefined && range.end > total) {
+        await response.body.cancel().catch(() => undefined);
+        checkRange(range, total);
+      }
+      const want = range === undefined ? total : range.end - range.start;
       const skip = range !== undefined && !partial ? range.start : 0;
-      const source = Readable.fromWeb(response.body);
       const check = new BodyCheck(
         digest,
-        partial || range !== undefined ? undefined : size,
+        range === undefined ? total : undefined,
         skip,
         want,
         timeoutMs,
       );
-      return pipeline(source, check, () => undefined);
+      return pipeline(Readable.fromWeb(response.body), check, () => undefined);
     },
 
     beginUpload: async (): Promise<BlobUpload> => {

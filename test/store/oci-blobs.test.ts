@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { openOciBlobStore, parseOciUrl } from '../../src/store/index.js';
 import { blobContract, chunked, digestOf, readAll, uploadBlob } from './blob-contract.js';
@@ -81,4 +83,24 @@ test('oci: nothing listening is STORE_UNAVAILABLE, not a hang', async () => {
   const store = openOciBlobStore({ url: `oci://127.0.0.1:${port}/cairn`, timeoutMs: 1000 });
   await rejectsWith(store.ping(), 'STORE_UNAVAILABLE');
   await rejectsWith(store.beginUpload(), 'STORE_UNAVAILABLE');
+});
+
+test('oci: bytes the registry changed behind Cairn fail the read (BLOB_DIGEST_MISMATCH)', async (t) => {
+  const registry = await startRegistry(t);
+  if (registry === undefined) return;
+  const store = openOciBlobStore({ url: registry.url });
+  const bytes = randomBytes(70_000);
+  const { digest } = await uploadBlob(store, bytes);
+  const hex = digest.slice(7);
+  const file = join(
+    registry.dataDir,
+    'docker/registry/v2/blobs/sha256',
+    hex.slice(0, 2),
+    hex,
+    'data',
+  );
+  const tampered = Buffer.from(bytes);
+  tampered[123] = (tampered[123] ?? 0) ^ 0xff;
+  writeFileSync(file, tampered);
+  await rejectsWith(readAll(await store.open(digest)), 'BLOB_DIGEST_MISMATCH');
 });

@@ -19,6 +19,8 @@ export interface RegistryServer {
   /** `oci://127.0.0.1:<port>/cairn/blobs` */
   readonly url: string;
   readonly port: number;
+  /** The registry's storage root (its files, for tampering tests). */
+  readonly dataDir: string;
   /** Stops the registry (the data stays); `start` brings it back on the same port. */
   stop(): Promise<void>;
   start(): Promise<void>;
@@ -84,5 +86,11 @@ export async function startRegistry(t: TestContext): Promise<RegistryServer | un
     rmSync(dir, { recursive: true, force: true });
   });
   await start();
-  return { url: `oci://127.0.0.1:${port}/cairn/blobs`, port, stop, start };
+  return {
+    url: `oci://127.0.0.1:${port}/cairn/blobs`,
+    port,
+    dataDir: join(dir, 'data'),
+    stop,
+    start,
+  };
 }
