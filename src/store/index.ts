@@ -1,4 +1,5 @@
 /** The store domain's door: metadata (SQLite | PostgreSQL) and blob (filesystem | OCI) stores. */
+export { BUNDLE_KINDS, ROLES } from './types.js';
 export { openSqliteStore } from './sqlite.js';
 export { openPostgresStore } from './postgres.js';
 export { openFilesystemBlobStore } from './filesystem-blobs.js';

@@ -2,6 +2,7 @@ import { InfraError, UsageError, ValidationError, VerificationError } from '../e
 import { hashBytes } from '../digest/index.js';
 import { checkDate, checkDigest, checkInteger, checkOneOf, checkText } from './checks.js';
 import { auditRecordFromBody, canonicalJson, chainAuditRecord } from './audit-chain.js';
+import { BUNDLE_KINDS, ROLES } from './types.js';
 import type {
   Actor,
   ApiTokenRecord,
@@ -56,19 +57,6 @@ export interface SqlDriver {
 }
 
 const AUDIT_LOCK = 'cairn:audit-head';
-const BUNDLE_KINDS = [
-  'signature',
-  'attestation',
-] as const satisfies readonly BundleRecord['kind'][];
-const ROLES = [
-  'reader',
-  'pusher',
-  'signer',
-  'promoter',
-  'deployer',
-  'admin',
-  'break-glass',
-] as const satisfies readonly Role[];
 const POLICY_DATA_KINDS = [
   'exception',
   'break-glass',

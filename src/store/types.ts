@@ -68,7 +68,9 @@ export type ArtifactRecord = NewArtifact;
 
 // ── signatures and attestations ──────────────────────────────────────────────────────────────
 
-export type BundleKind = 'signature' | 'attestation';
+export const BUNDLE_KINDS = ['signature', 'attestation'] as const;
+
+export type BundleKind = (typeof BUNDLE_KINDS)[number];
 
 export interface NewBundle {
   readonly repository: string;
@@ -170,8 +172,18 @@ export interface AuditRecord extends NewAuditEvent {
 
 // ── identities, tokens, roles ────────────────────────────────────────────────────────────────
 
-export type Role =
-  'reader' | 'pusher' | 'signer' | 'promoter' | 'deployer' | 'admin' | 'break-glass';
+/** Every role, in order of the issue text (the one list: schemas and stores use it). */
+export const ROLES = [
+  'reader',
+  'pusher',
+  'signer',
+  'promoter',
+  'deployer',
+  'admin',
+  'break-glass',
+] as const;
+
+export type Role = (typeof ROLES)[number];
 
 export interface RoleBinding {
   readonly subject: Actor;
