@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { UsageError } from '../errors/index.js';
 import {
   addBundleFromJSON,
@@ -20,8 +20,68 @@ import {
   type ArtifactReference,
   type Registry,
 } from '../registry/index.js';
-import type { Actor, Role } from '../store/index.js';
+import type { Actor, ApiTokenRecord, Role } from '../store/index.js';
 import type { ServerAuth } from './access.js';
+import { issueApiToken } from './auth/index.js';
+
+const ROLES = [
+  'reader',
+  'pusher',
+  'signer',
+  'promoter',
+  'deployer',
+  'admin',
+  'break-glass',
+] as const;
+const actorSchema = z.strictObject({
+  issuer: z.string().min(1).max(512),
+  subject: z.string().min(1).max(512),
+});
+const tokenSchema = z.strictObject({
+  subject: z.string().min(1).max(256),
+  description: z.string().max(512),
+  expiresInSeconds: z
+    .number()
+    .int()
+    .positive()
+    .max(10 * 365 * 86400)
+    .optional(),
+});
+const roleSchema = z.strictObject({
+  subject: actorSchema,
+  role: z.enum(ROLES),
+  repository: z.string().min(1).max(256),
+  environment: z.string().min(1).max(63),
+});
+
+/** A token record as the API shows it: everything but the secret's hash. */
+function publicToken(record: ApiTokenRecord): Omit<ApiTokenRecord, 'secretHash'> {
+  return {
+    id: record.id,
+    subject: record.subject,
+    description: record.description,
+    createdBy: record.createdBy,
+    at: record.at,
+    expiresAt: record.expiresAt,
+    revokedAt: record.revokedAt,
+  };
+}
+
+function parseBody<T>(schema: z.ZodType<T>, input: unknown): T {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((i) => ({
+    path: i.path.join('.') || '(body)',
+    message: i.message,
+  }));
+  throw new UsageError(
+    'REQUEST_INVALID',
+    `The request body is not valid: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+    {
+      details: { issues },
+    },
+  );
+}
 
 /** Everything a handler gets: the request, the reply, the caller (undefined on public routes). */
 export interface RouteContext {
@@ -549,6 +609,112 @@ export const ROUTES: readonly RouteSpec[] = [
         records,
         next: records.length === limit && last !== undefined ? last.seq : null,
       };
+    },
+  },
+  // ── tokens and roles (admin) ──
+  {
+    method: 'POST',
+    url: '/v1/tokens',
+    summary: 'Issue an API token (shown only in this response)',
+    body: tokenSchema,
+    responses: { 201: '{ok:true, token, record}' },
+    handler: async (ctx) => {
+      await need(ctx, ['admin']);
+      const body = parseBody(tokenSchema, ctx.request.body);
+      const at = new Date();
+      const issued = await issueApiToken(ctx.registry.metadata, {
+        subject: body.subject,
+        description: body.description,
+        expiresAt:
+          body.expiresInSeconds === undefined
+            ? null
+            : new Date(at.getTime() + body.expiresInSeconds * 1000),
+        createdBy: ctx.actor,
+        at,
+      });
+      const record = publicToken(issued.record);
+      await ctx.registry.audit(ctx.actor, 'token.create', 'allow', {}, [], {
+        tokenId: record.id,
+        subject: body.subject,
+      });
+      void ctx.reply.code(201);
+      return { ok: true, token: issued.token, record };
+    },
+  },
+  {
+    method: 'GET',
+    url: '/v1/tokens',
+    summary: 'List API tokens (never their secrets)',
+    responses: { 200: '{ok:true, tokens}' },
+    handler: async (ctx) => {
+      await need(ctx, ['admin']);
+      const tokens = (await ctx.registry.metadata.listApiTokens()).map(publicToken);
+      return { ok: true, tokens };
+    },
+  },
+  {
+    method: 'DELETE',
+    url: '/v1/tokens/:id',
+    summary: 'Revoke an API token',
+    responses: { 204: 'revoked' },
+    handler: async (ctx) => {
+      await need(ctx, ['admin']);
+      const id = params(ctx.request)['id'] ?? '';
+      await ctx.registry.metadata.revokeApiToken(id, new Date());
+      await ctx.registry.audit(ctx.actor, 'token.revoke', 'allow', {}, [], { tokenId: id });
+      return ctx.reply.code(204).send();
+    },
+  },
+  {
+    method: 'POST',
+    url: '/v1/roles',
+    summary: 'Grant a role on a repository glob and environment',
+    body: roleSchema,
+    responses: { 201: '{ok:true}' },
+    handler: async (ctx) => {
+      await need(ctx, ['admin']);
+      const b = parseBody(roleSchema, ctx.request.body);
+      await ctx.registry.metadata.grantRole({ ...b, grantedBy: ctx.actor, at: new Date() });
+      await ctx.registry.audit(ctx.actor, 'role.grant', 'allow', {}, [], { ...b });
+      void ctx.reply.code(201);
+      return { ok: true };
+    },
+  },
+  {
+    method: 'DELETE',
+    url: '/v1/roles',
+    summary: 'Revoke a role binding',
+    body: roleSchema,
+    responses: { 204: 'revoked' },
+    handler: async (ctx) => {
+      await need(ctx, ['admin']);
+      const b = parseBody(roleSchema, ctx.request.body);
+      await ctx.registry.metadata.revokeRole(b.subject, b.role, b.repository, b.environment);
+      await ctx.registry.audit(ctx.actor, 'role.grant', 'allow', {}, ['revoke'], {
+        ...b,
+        revoked: true,
+      });
+      return ctx.reply.code(204).send();
+    },
+  },
+  {
+    method: 'GET',
+    url: '/v1/roles',
+    summary: 'List role bindings (optionally of ?issuer=&subject=)',
+    query: {
+      issuer: 'with subject: only this identity',
+      subject: 'with issuer: only this identity',
+    },
+    responses: { 200: '{ok:true, bindings}' },
+    handler: async (ctx) => {
+      await need(ctx, ['admin']);
+      const q = query(ctx.request);
+      const issuer = q['issuer'];
+      const subject = q['subject'];
+      const bindings = await ctx.registry.metadata.listRoleBindings(
+        issuer !== undefined && subject !== undefined ? { issuer, subject } : undefined,
+      );
+      return { ok: true, bindings };
     },
   },
 ];

@@ -4,7 +4,11 @@ import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { DEFAULT_ENVIRONMENTS, Registry } from '../../src/registry/index.js';
+import { buildServer, createServerAuth, ensureBootstrapAdmin } from '../../src/server/index.js';
+import { tempDir } from '../helpers.js';
 import { sha256, signatureFor, testModel, type TestModel } from '../registry/fixtures.js';
+import { openTestStores } from '../registry/stores.js';
 import { bearer, testServer, type TestServer } from './harness.js';
 
 const REPO = encodeURIComponent('acme/llm');
@@ -381,4 +385,62 @@ test('a blob backend that is down fails closed with 503 STORE_UNAVAILABLE', asyn
   );
   assert.equal(again.status, 503);
   assert.equal(again.json.error?.code, 'STORE_UNAVAILABLE');
+});
+
+test('with the real auth: bootstrap admin issues a token, grants a role, revokes it', async (t) => {
+  const stores = await openTestStores(t, tempDir(t));
+  const registry = new Registry({ metadata: stores.metadata, blobs: stores.blobs });
+  const app = await buildServer({
+    registry,
+    auth: createServerAuth({ store: stores.metadata, environments: DEFAULT_ENVIRONMENTS }),
+  });
+  t.after(() => app.close());
+  const boot = await ensureBootstrapAdmin(stores.metadata, { at: new Date() });
+  assert.ok(boot !== undefined);
+  const as = (token: string) => ({ authorization: `Bearer ${token}` });
+  const issued = await app.inject({
+    method: 'POST',
+    url: '/v1/tokens',
+    headers: as(boot.token),
+    payload: { subject: 'ci-bot', description: 'CI' },
+  });
+  assert.equal(issued.statusCode, 201, issued.body);
+  const { token, record } = issued.json<{ token: string; record: Record<string, unknown> }>();
+  assert.equal('secretHash' in record, false, 'the secret hash is never shown');
+  const denied = await app.inject({ method: 'GET', url: '/v1/repos', headers: as(token) });
+  assert.equal(denied.statusCode, 200);
+  assert.deepEqual(denied.json<{ repositories: unknown[] }>().repositories, []);
+  const grant = await app.inject({
+    method: 'POST',
+    url: '/v1/roles',
+    headers: as(boot.token),
+    payload: {
+      subject: { issuer: 'cairn:api-token', subject: 'ci-bot' },
+      role: 'admin',
+      repository: '**',
+      environment: '*',
+    },
+  });
+  assert.equal(grant.statusCode, 201, grant.body);
+  const create = await app.inject({
+    method: 'POST',
+    url: '/v1/repos',
+    headers: as(token),
+    payload: { name: 'acme/llm' },
+  });
+  assert.equal(create.statusCode, 201, create.body);
+  const revoke = await app.inject({
+    method: 'DELETE',
+    url: `/v1/tokens/${String(record['id'])}`,
+    headers: as(boot.token),
+  });
+  assert.equal(revoke.statusCode, 204);
+  const after = await app.inject({ method: 'GET', url: '/v1/whoami', headers: as(token) });
+  assert.equal(after.statusCode, 401);
+  const audit = (await registry.listAudit()).map((r) => r.action);
+  assert.ok(
+    audit.includes('token.create') &&
+      audit.includes('role.grant') &&
+      audit.includes('token.revoke'),
+  );
 });
