@@ -16,13 +16,15 @@ import type {
 import type { ArtifactFacts, AttestationFacts, SignatureFacts } from './facts.js';
 import type {
   BreakGlassGrant,
+  IdentityMatcher,
   ModelPolicy,
   NameMatcher,
   PolicyException,
   Requirement,
   Scope,
+  SignerMatcher,
 } from './model.js';
-import { preparePredicate } from './predicate.js';
+import { preparePredicate, type PreparedPredicate } from './predicate.js';
 import {
   assignDistinctSigners,
   describeIdentityMatcher,
@@ -73,7 +75,7 @@ export function evaluate(
   if (applicable.length === 0) return noPolicy(facts, artifact, now, notes);
 
   const exceptionUses = new Map<PolicyException, ExceptionUse['state']>();
-  const ctx = decisionContext(facts);
+  const ctx = decisionContext(facts, now);
   const policyOutcomes: PolicyOutcome[] = applicable.map((policy) => {
     const mode = effectiveMode(policy, now);
     const inScope = exceptions.filter(
@@ -415,19 +417,61 @@ function verdictFor(
 ): Verdict {
   switch (req.kind) {
     case 'digest':
-      return digestVerdict(policy, facts);
+      return facts.reference.kind === 'digest' ? DIGEST_OK : digestVerdict(policy, facts);
     case 'signatures':
-      return signaturesVerdict(req, policy, ctx);
+      return sharedVerdict(ctx.signatureVerdicts, req.signers, ruleKey(req.rule), () =>
+        signaturesVerdict(req, policy, ctx),
+      );
     case 'attestation':
       return attestationVerdict(req, policy, facts, now, ctx);
     case 'transformation':
-      return transformationVerdict(policy, facts);
+      return (ctx.transformation ??= transformationVerdict(policy, facts)).status === 'violated'
+        ? transformationVerdict(policy, facts)
+        : ctx.transformation;
     case 'access':
-      return accessVerdict(req.action, req.identities, policy, facts);
+      return sharedVerdict(ctx.accessVerdicts, req.identities, req.action, () =>
+        accessVerdict(req.action, req.identities, policy, facts),
+      );
   }
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * A verdict that does not name the policy (satisfied or not applicable) depends only on the
+ * requirement's content and the decision's facts, so policies sharing a matcher list (interned
+ * when policies load) and rule share it within one decision. Violations name their policy and
+ * requirement and are always built anew.
+ */
+function sharedVerdict<K extends object>(
+  cache: Map<K, Map<string, Verdict>>,
+  list: K,
+  variant: string,
+  build: () => Verdict,
+): Verdict {
+  let byVariant = cache.get(list);
+  const known = byVariant?.get(variant);
+  if (known !== undefined) return known;
+  const verdict = build();
+  if (verdict.status !== 'violated') {
+    if (byVariant === undefined) {
+      byVariant = new Map();
+      cache.set(list, byVariant);
+    }
+    byVariant.set(variant, verdict);
+  }
+  return verdict;
+}
+
+function ruleKey(rule: Extract<Requirement, { kind: 'signatures' }>['rule']): string {
+  switch (rule.kind) {
+    case 'anyOf':
+    case 'allOf':
+      return rule.kind;
+    case 'threshold':
+      return `threshold:${rule.count}`;
+  }
+}
 
 // The verdict builders below assign optional fields instead of spreading: they run for every
 // requirement of every policy in every decision.
@@ -447,6 +491,8 @@ function violated(
   if (evidence !== undefined) v.evidence = evidence;
   return v;
 }
+
+const DIGEST_OK = ok('The model was referenced by digest.');
 
 function digestVerdict(policy: ModelPolicy, facts: ArtifactFacts): Verdict {
   const ref = facts.reference;
@@ -469,7 +515,7 @@ function signaturesVerdict(
   ctx: DecisionContext,
 ): Verdict {
   const all = ctx.signers;
-  const approved = all.filter((s) => req.signers.some((m) => matchSigner(m, s.view)));
+  const approved = all.filter((s) => signerAllowed(ctx, req.signers, s.view));
   const names = (list: readonly { view: SignerView }[]) => list.map((s) => describeSigner(s.view));
   const allowed = () => summarise(req.signers.map(describeSignerMatcher));
   const evidence = { distinctSigners: names(all), approvedSigners: names(approved) };
@@ -524,17 +570,83 @@ function signaturesVerdict(
 /** What every requirement of one decision shares, computed once. */
 interface DecisionContext {
   readonly subject: string;
+  readonly facts: ArtifactFacts;
+  readonly now: Date;
   /** Distinct signers of signatures over the artifact's digest. */
   readonly signers: readonly { readonly key: string; readonly view: SignerView }[];
   /** By predicate type: how many there are, and those about this digest, newest first. */
   readonly attestations: ReadonlyMap<
     string,
-    {
-      readonly total: number;
-      readonly candidates: readonly { readonly att: AttestationFacts; readonly view: SignerView }[];
-    }
+    { readonly total: number; readonly candidates: readonly Candidate[] }
   >;
-  readonly conditions: ConditionCache;
+  /** Whether a (shared) matcher list allows a signer. */
+  readonly allowed: Map<readonly SignerMatcher[], Map<SignerView, boolean>>;
+  readonly signatureVerdicts: Map<readonly SignerMatcher[], Map<string, Verdict>>;
+  readonly accessVerdicts: Map<readonly IdentityMatcher[], Map<string, Verdict>>;
+  transformation?: Verdict;
+}
+
+/**
+ * An attestation about the artifact's digest, with what requirements read from it: fixed for
+ * the decision (the facts and `now` are), so each part is computed once, on first use.
+ */
+interface Candidate {
+  readonly att: AttestationFacts;
+  readonly view: SignerView;
+  /** `(by key 3f5a…c1, 2025-09-28T00:00:00Z)`, as reasons describe it. */
+  label?: string;
+  /** ` (3d old)`, ` (undated)` or nothing (dated in the future). */
+  age?: string;
+  input?: ConditionInput;
+  /** Condition (and `&&` part) results on this attestation. */
+  readonly results: Map<CompiledCondition, ConditionResult>;
+}
+
+function signerAllowed(
+  ctx: DecisionContext,
+  signers: readonly SignerMatcher[],
+  view: SignerView,
+): boolean {
+  let byView = ctx.allowed.get(signers);
+  if (byView === undefined) {
+    byView = new Map();
+    ctx.allowed.set(signers, byView);
+  }
+  let allowed = byView.get(view);
+  if (allowed === undefined) {
+    allowed = signers.some((m) => matchSigner(m, view));
+    byView.set(view, allowed);
+  }
+  return allowed;
+}
+
+function candidateLabel(c: Candidate): string {
+  return (c.label ??= `(by ${describeSigner({ facts: c.att.signer })}, ${dated(c.att)})`);
+}
+
+function candidateAge(c: Candidate, ageSeconds: number | undefined): string {
+  return (c.age ??= ageNote(ageSeconds));
+}
+
+function conditionInput(
+  ctx: DecisionContext,
+  c: Candidate,
+  predicate: PreparedPredicate & { ok: true },
+): ConditionInput {
+  const facts = ctx.facts;
+  return (c.input ??= {
+    predicate: predicate.value,
+    shape: predicate.shape,
+    predicateType: c.att.predicateType,
+    issuedAt: c.att.issuedAt ?? UNDATED,
+    signer: signerVariables(c.view),
+    artifact: {
+      digest: facts.digest,
+      repository: facts.repository,
+      environment: facts.environment,
+    },
+    now: ctx.now,
+  });
 }
 
 function signerView(signed: SignatureFacts | AttestationFacts): SignerView {
@@ -545,7 +657,7 @@ function signerView(signed: SignatureFacts | AttestationFacts): SignerView {
     : { facts: signed.signer, trustRootSigner, trustRootPrincipal };
 }
 
-function decisionContext(facts: ArtifactFacts): DecisionContext {
+function decisionContext(facts: ArtifactFacts, now: Date): DecisionContext {
   const distinct = new Map<string, SignerView>();
   for (const s of facts.signatures) {
     if (s.digest !== facts.digest) continue;
@@ -553,10 +665,7 @@ function decisionContext(facts: ArtifactFacts): DecisionContext {
     const key = distinctSignerKey(view);
     if (!distinct.has(key)) distinct.set(key, view);
   }
-  const byType = new Map<
-    string,
-    { total: number; candidates: { att: AttestationFacts; view: SignerView }[] }
-  >();
+  const byType = new Map<string, { total: number; candidates: Candidate[] }>();
   for (const att of facts.attestations) {
     let entry = byType.get(att.predicateType);
     if (entry === undefined) {
@@ -565,7 +674,7 @@ function decisionContext(facts: ArtifactFacts): DecisionContext {
     }
     entry.total++;
     if (att.digest === facts.digest) {
-      entry.candidates.push({ att, view: signerView(att) });
+      entry.candidates.push({ att, view: signerView(att), results: new Map() });
     }
   }
   // Newest first, so reasons speak about the most recent attempt.
@@ -574,60 +683,51 @@ function decisionContext(facts: ArtifactFacts): DecisionContext {
   }
   return {
     subject: `${facts.repository}@${shortDigest(facts.digest)}`,
+    facts,
+    now,
     signers: [...distinct].map(([key, view]) => ({ key, view })),
     attestations: byType,
-    conditions: new Map(),
+    allowed: new Map(),
+    signatureVerdicts: new Map(),
+    accessVerdicts: new Map(),
   };
 }
 
-/**
- * Condition results within one decision. A result depends only on the condition and the
- * attestation (the artifact and `now` are fixed for the decision), and policy sets repeat the
- * same conditions across many policies.
- */
-type ConditionCache = Map<CompiledCondition, Map<AttestationFacts, ConditionResult>>;
-
-function memo(
-  cache: ConditionCache,
-  condition: CompiledCondition,
-  att: AttestationFacts,
-  run: () => ConditionResult,
-): ConditionResult {
-  let byAttestation = cache.get(condition);
-  if (byAttestation === undefined) {
-    byAttestation = new Map();
-    cache.set(condition, byAttestation);
-  }
-  let result = byAttestation.get(att);
+function memo(c: Candidate, condition: CompiledCondition, input: ConditionInput): ConditionResult {
+  let result = c.results.get(condition);
   if (result === undefined) {
-    result = run();
-    byAttestation.set(att, result);
+    result = runCondition(condition, input);
+    c.results.set(condition, result);
   }
   return result;
 }
 
 /**
- * A condition's result on one attestation; a condition split into `&&` parts runs part by part
- * (each part memoised, so a part many policies share runs once) and combines them as CEL does:
- * false if any part is false, else the first error or limit, else true.
+ * A condition's result on one attestation, remembered for the decision: a result depends only on
+ * the condition and the attestation (the artifact and `now` are fixed), and policy sets repeat
+ * conditions. A condition split into `&&` parts runs part by part (each part remembered, so a
+ * part many policies share runs once) and combines them as CEL does: false if any part is false,
+ * else the first error or limit, else true.
  */
 function conditionResult(
-  cache: ConditionCache,
   condition: CompiledCondition,
-  att: AttestationFacts,
-  input: () => ConditionInput,
+  c: Candidate,
+  input: ConditionInput,
 ): ConditionResult {
   const parts = condition.conjuncts;
-  if (parts === undefined)
-    return memo(cache, condition, att, () => runCondition(condition, input()));
+  if (parts === undefined) return memo(c, condition, input);
   let failure: ConditionResult | undefined;
   for (const part of parts) {
-    const result = memo(cache, part, att, () => runCondition(part, input()));
+    const result = memo(c, part, input);
     if (result.kind === 'false') return result;
     if (result.kind !== 'true') failure ??= result;
   }
-  return failure ?? { kind: 'true' };
+  return failure ?? TRUE;
 }
+
+const TRUE: ConditionResult = { kind: 'true' };
+
+const NONE = { total: 0, candidates: [] } as const;
 
 type AttestationStage =
   | {
@@ -656,7 +756,7 @@ function attestationVerdict(
   ctx: DecisionContext,
 ): Verdict {
   const subject = ctx.subject;
-  const ofType = ctx.attestations.get(req.predicateType) ?? { total: 0, candidates: [] };
+  const ofType = ctx.attestations.get(req.predicateType) ?? NONE;
   const candidates = ofType.candidates;
   const allowed = () => summarise(req.signers.map(describeSignerMatcher));
   if (candidates.length === 0) {
@@ -674,8 +774,9 @@ function attestationVerdict(
   const consider = (s: AttestationStage) => {
     if (best === undefined || s.stage > best.stage) best = s;
   };
-  for (const { att, view } of candidates) {
-    if (!req.signers.some((m) => matchSigner(m, view))) {
+  for (const c of candidates) {
+    const att = c.att;
+    if (!signerAllowed(ctx, req.signers, c.view)) {
       consider({ stage: 0, code: 'ATTESTATION_SIGNER_NOT_ALLOWED', att });
       continue;
     }
@@ -700,8 +801,9 @@ function attestationVerdict(
       continue;
     }
     if (req.condition === undefined) {
+      // describeAttestation, capitalised: "The <name> attestation (by …, …)".
       return ok(
-        `${upperFirst(describeAttestation(req.name, att))} is present${ageNote(ageSeconds)}.`,
+        `The ${req.name} attestation ${candidateLabel(c)} is present${candidateAge(c, ageSeconds)}.`,
       );
     }
     const prepared = preparePredicate(att.predicate);
@@ -709,23 +811,11 @@ function attestationVerdict(
       consider({ stage: 2, code: 'ATTESTATION_PREDICATE_INVALID', att, detail: prepared.problem });
       continue;
     }
-    const result = conditionResult(ctx.conditions, req.condition, att, () => ({
-      predicate: prepared.value,
-      shape: prepared.shape,
-      predicateType: att.predicateType,
-      issuedAt: att.issuedAt ?? UNDATED,
-      signer: signerVariables(view),
-      artifact: {
-        digest: facts.digest,
-        repository: facts.repository,
-        environment: facts.environment,
-      },
-      now,
-    }));
+    const result = conditionResult(req.condition, c, conditionInput(ctx, c, prepared));
     switch (result.kind) {
       case 'true':
         return ok(
-          `${upperFirst(describeAttestation(req.name, att))} meets \`${clip(req.condition.source)}\`${ageNote(ageSeconds)}.`,
+          `The ${req.name} attestation ${candidateLabel(c)} meets \`${clip(req.condition.source)}\`${candidateAge(c, ageSeconds)}.`,
         );
       case 'false':
         consider({ stage: 2, code: 'CONDITION_FALSE', att, detail: '' });
@@ -905,10 +995,6 @@ function signerVariables(view: SignerView): Record<string, string> {
   }
 }
 
-function describeAttestation(name: string, att: AttestationFacts): string {
-  return `the ${name} attestation (by ${describeSigner({ facts: att.signer })}, ${dated(att)})`;
-}
-
 /** What CEL sees as `issuedAt` for an undated attestation: the epoch, so freshness checks fail. */
 const UNDATED = new Date(0);
 
@@ -950,10 +1036,6 @@ function clip(source: string): string {
     clipped.set(source, text);
   }
   return text;
-}
-
-function upperFirst(s: string): string {
-  return s.length > 0 ? `${s[0]!.toUpperCase()}${s.slice(1)}` : s;
 }
 
 function lowerFirst(s: string): string {

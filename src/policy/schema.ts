@@ -201,6 +201,26 @@ const identityMatcher = z
 
 const signers = list(signerMatcher).min(1, 'must list at least one signer');
 
+/**
+ * Matcher lists are immutable values; equal lists written in many policies (an organisation's
+ * baseline copied into each) become one object, so a decision can remember what a list matched
+ * once for all the policies that share it (`evaluate`). Bounded: cleared when full.
+ */
+const sharedLists = new Map<string, readonly unknown[]>();
+const MAX_SHARED_LISTS = 4096;
+
+function shared<T extends SignerMatcher | IdentityMatcher>(list: readonly T[]): readonly T[] {
+  // A pattern is known by its source; its compiled form follows from it.
+  const key = JSON.stringify(list, (k, v: unknown) =>
+    k === 'items' || k === 'prefix' || k === 'suffix' ? undefined : v,
+  );
+  const known = sharedLists.get(key);
+  if (known !== undefined) return known as readonly T[];
+  if (sharedLists.size >= MAX_SHARED_LISTS) sharedLists.clear();
+  sharedLists.set(key, list);
+  return list;
+}
+
 // ── ModelPolicy ─────────────────────────────────────────────────────────────────────────
 
 const condition = z
@@ -257,7 +277,7 @@ const signatureRule = z
       id: `signatures:${v.name}`,
       name: v.name,
       rule,
-      signers: v.anyOf ?? v.allOf ?? v.signers ?? [],
+      signers: shared(v.anyOf ?? v.allOf ?? v.signers ?? []),
     };
   });
 
@@ -274,7 +294,7 @@ const attestationRule = z
     id: `attestation:${v.name}`,
     name: v.name,
     predicateType: v.predicateType,
-    signers: v.signers,
+    signers: shared(v.signers),
     ...(v.condition === undefined ? {} : { condition: v.condition }),
     ...(v.maxAge === undefined ? {} : { maxAgeSeconds: v.maxAge }),
   }));
@@ -360,7 +380,12 @@ function toPolicy(doc: z.output<typeof policyDocument>, source: string): ModelPo
   for (const action of ACCESS_ACTIONS) {
     const identities = s.access?.[action];
     if (identities !== undefined) {
-      requirements.push({ kind: 'access', id: `access:${action}`, action, identities });
+      requirements.push({
+        kind: 'access',
+        id: `access:${action}`,
+        action,
+        identities: shared(identities),
+      });
     }
   }
   const bg = s.breakGlass;
