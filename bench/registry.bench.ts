@@ -41,6 +41,7 @@ import { z } from 'zod';
 import { main } from '../src/cli/index.js';
 import { RegistryApi, RegistryClient } from '../src/cli/registry-client.js';
 import { runPool } from '../src/cli/transfer.js';
+import { POLICY_API_VERSION } from '../src/policy/index.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = join(REPO, 'bin', 'cairn.js');
@@ -69,6 +70,12 @@ function cleanup(): void {
   rmSync(work, { recursive: true, force: true });
 }
 process.on('exit', cleanup);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    cleanup();
+    process.exit(130);
+  });
+}
 
 /** Runs the CLI in this process; returns stdout parsed as JSON (throws on a non-zero exit). */
 async function cairn(args: string[], env: NodeJS.ProcessEnv): Promise<Record<string, unknown>> {
@@ -117,6 +124,7 @@ function serveStartup(child: ChildProcess): Promise<{ url: string; bootstrapAdmi
           url: string;
           bootstrapAdminToken: string;
         };
+        if (typeof info.url !== 'string') throw new Error(`cairn serve: ${JSON.stringify(info)}`);
         resolve(info);
       } catch (err) {
         reject(err instanceof Error ? err : new Error(String(err)));
@@ -190,7 +198,7 @@ interface Artifact {
 
 /** Fetch every blob of `a` from docker-registry into a fresh directory, checked as it streams. */
 async function dockerFetch(client: RegistryClient, a: Artifact, out: string): Promise<void> {
-  mkdirSync(out);
+  for (const f of a.files) mkdirSync(dirname(join(out, f.name)), { recursive: true });
   await runPool(a.files, 8, async (f) => {
     const res = await client.request('GET', `/v2/bench/${a.name}/blobs/${f.blob}`, {
       headers: { accept: 'application/octet-stream' },
@@ -250,7 +258,7 @@ async function main2(): Promise<void> {
   mkdirSync(policyDir);
   writeFileSync(
     join(policyDir, 'production.yaml'),
-    `apiVersion: cairn.dev/v1
+    `apiVersion: ${POLICY_API_VERSION}
 kind: ModelPolicy
 metadata:
   name: production
@@ -433,4 +441,9 @@ spec:
   writeFileSync(join(outDir, 'registry.json'), `${JSON.stringify(result, null, 2)}\n`);
 }
 
-await main2();
+try {
+  await main2();
+} finally {
+  // The servers' pipes would keep this process alive.
+  cleanup();
+}

@@ -11,6 +11,7 @@ import {
   CairnError,
   ERROR_CATALOG,
   InfraError,
+  UsageError,
   VerificationError,
   isCairnError,
   type ErrorCode,
@@ -230,7 +231,14 @@ export class RegistryClient {
     try {
       await pipeline(res.body, meter, createWriteStream(file, { flags: 'wx', mode: 0o644 }));
     } catch (err) {
-      if (err instanceof CairnError) throw err;
+      if (isCairnError(err)) throw err;
+      // A local file that cannot be written is not the server's fault.
+      if ((err as NodeJS.ErrnoException).path !== undefined) {
+        throw new UsageError('OUTPUT_UNWRITABLE', `Cannot write ${file}`, {
+          cause: err,
+          details: { path: file },
+        });
+      }
       throw this.#networkError(err, 'GET', this.url(''));
     }
     return { digest: `sha256:${hash.digest('hex')}`, size };
