@@ -748,6 +748,15 @@ type AttestationStage =
       readonly detail: string;
     };
 
+/** The furthest stage an attestation reached (reasons speak about the closest miss). */
+function further(best: AttestationStage | undefined, s: AttestationStage): AttestationStage {
+  return best === undefined || s.stage > best.stage ? s : best;
+}
+
+function allowedSigners(signers: readonly SignerMatcher[]): string {
+  return summarise(signers.map(describeSignerMatcher));
+}
+
 function attestationVerdict(
   req: Extract<Requirement, { kind: 'attestation' }>,
   policy: ModelPolicy,
@@ -758,7 +767,6 @@ function attestationVerdict(
   const subject = ctx.subject;
   const ofType = ctx.attestations.get(req.predicateType) ?? NONE;
   const candidates = ofType.candidates;
-  const allowed = () => summarise(req.signers.map(describeSignerMatcher));
   if (candidates.length === 0) {
     const elsewhere =
       ofType.total > 0
@@ -766,18 +774,15 @@ function attestationVerdict(
         : '';
     return violated(
       'ATTESTATION_MISSING',
-      `${subject} has no ${req.predicateType} attestation${elsewhere}, but policy ${policy.name} requires one (${req.id}) signed by ${allowed()}.`,
-      `Produce and attest ${req.name} (${req.predicateType}) for ${facts.digest}, signed by ${allowed()}.`,
+      `${subject} has no ${req.predicateType} attestation${elsewhere}, but policy ${policy.name} requires one (${req.id}) signed by ${allowedSigners(req.signers)}.`,
+      `Produce and attest ${req.name} (${req.predicateType}) for ${facts.digest}, signed by ${allowedSigners(req.signers)}.`,
     );
   }
   let best: AttestationStage | undefined;
-  const consider = (s: AttestationStage) => {
-    if (best === undefined || s.stage > best.stage) best = s;
-  };
   for (const c of candidates) {
     const att = c.att;
     if (!signerAllowed(ctx, req.signers, c.view)) {
-      consider({ stage: 0, code: 'ATTESTATION_SIGNER_NOT_ALLOWED', att });
+      best = further(best, { stage: 0, code: 'ATTESTATION_SIGNER_NOT_ALLOWED', att });
       continue;
     }
     const ageSeconds =
@@ -785,11 +790,11 @@ function attestationVerdict(
     if (ageSeconds === undefined) {
       if (req.maxAgeSeconds !== undefined) {
         // Fail closed: nothing verified says when it was made, so it cannot be shown fresh.
-        consider({ stage: 1, code: 'ATTESTATION_UNDATED', att });
+        best = further(best, { stage: 1, code: 'ATTESTATION_UNDATED', att });
         continue;
       }
     } else if (ageSeconds < -CLOCK_SKEW_SECONDS) {
-      consider({ stage: 1, code: 'ATTESTATION_FROM_FUTURE', att });
+      best = further(best, { stage: 1, code: 'ATTESTATION_FROM_FUTURE', att });
       continue;
     }
     if (
@@ -797,7 +802,7 @@ function attestationVerdict(
       ageSeconds !== undefined &&
       ageSeconds > req.maxAgeSeconds
     ) {
-      consider({ stage: 1, code: 'ATTESTATION_TOO_OLD', att });
+      best = further(best, { stage: 1, code: 'ATTESTATION_TOO_OLD', att });
       continue;
     }
     if (req.condition === undefined) {
@@ -808,7 +813,12 @@ function attestationVerdict(
     }
     const prepared = preparePredicate(att.predicate);
     if (!prepared.ok) {
-      consider({ stage: 2, code: 'ATTESTATION_PREDICATE_INVALID', att, detail: prepared.problem });
+      best = further(best, {
+        stage: 2,
+        code: 'ATTESTATION_PREDICATE_INVALID',
+        att,
+        detail: prepared.problem,
+      });
       continue;
     }
     const result = conditionResult(req.condition, c, conditionInput(ctx, c, prepared));
@@ -818,17 +828,17 @@ function attestationVerdict(
           `The ${req.name} attestation ${candidateLabel(c)} meets \`${clip(req.condition.source)}\`${candidateAge(c, ageSeconds)}.`,
         );
       case 'false':
-        consider({ stage: 2, code: 'CONDITION_FALSE', att, detail: '' });
+        best = further(best, { stage: 2, code: 'CONDITION_FALSE', att, detail: '' });
         break;
       case 'error':
-        consider({ stage: 2, code: 'CONDITION_ERROR', att, detail: result.message });
+        best = further(best, { stage: 2, code: 'CONDITION_ERROR', att, detail: result.message });
         break;
       case 'limit':
-        consider({ stage: 2, code: 'CONDITION_LIMIT', att, detail: result.message });
+        best = further(best, { stage: 2, code: 'CONDITION_LIMIT', att, detail: result.message });
         break;
     }
   }
-  return attestationFailure(best!, req, policy, subject, allowed(), now);
+  return attestationFailure(best!, req, policy, subject, allowedSigners(req.signers), now);
 }
 
 function attestationFailure(
