@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openOciBlobStore, parseOciUrl } from '../../src/store/index.js';
@@ -103,4 +105,24 @@ test('oci: bytes the registry changed behind Cairn fail the read (BLOB_DIGEST_MI
   tampered[123] = (tampered[123] ?? 0) ^ 0xff;
   writeFileSync(file, tampered);
   await rejectsWith(readAll(await store.open(digest)), 'BLOB_DIGEST_MISMATCH');
+});
+
+test('oci: a registry that stops answering, or stalls mid-body, is STORE_UNAVAILABLE after the timeout', async (t) => {
+  const digest = digestOf(Buffer.from('stalled'));
+  // Answers /v2/ never; for a blob GET sends the headers and 10 of 100 bytes, then nothing.
+  const server = createServer((request, response) => {
+    if (request.url?.includes('/blobs/sha256:') === true && request.method === 'GET') {
+      response.writeHead(200, { 'content-length': '100' });
+      response.write(Buffer.alloc(10));
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const { port } = server.address() as AddressInfo;
+  const store = openOciBlobStore({ url: `oci://127.0.0.1:${port}/cairn`, timeoutMs: 300 });
+  await rejectsWith(store.ping(), 'STORE_UNAVAILABLE');
+  await rejectsWith(readAll(await store.open(digest)), 'STORE_UNAVAILABLE');
 });
