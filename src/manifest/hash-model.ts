@@ -1,16 +1,10 @@
 import { availableParallelism } from 'node:os';
 import { digestLength, isHashAlgorithm, type HashAlgorithm } from '../digest/index.js';
 import { UsageError } from '../errors/index.js';
-import {
-  DEFAULT_TUNING,
-  FileHasher,
-  changedDuringHash,
-  digestCount,
-  type HashJob,
-  type HasherTuning,
-} from './file-hasher.js';
+import { DEFAULT_TUNING, FileHasher, changedDuringHash, type HasherTuning } from './file-hasher.js';
 import { comparePaths, roleForPath } from './names.js';
-import { HashPool, abortReason, type Unit } from './pool.js';
+import { HashPool, abortReason } from './pool.js';
+import { JOB_FIELDS, jobAt, jobCount, type Unit } from './protocol.js';
 import type {
   HashModelOptions,
   HashProgress,
@@ -19,7 +13,7 @@ import type {
   Serialization,
   SerializationMethod,
 } from './types.js';
-import { effectiveIgnorePaths, walkModel, type ModelFile } from './walk.js';
+import { effectiveIgnorePaths, walkModel, type WalkedFiles } from './walk.js';
 
 /** The reference default shard size (`hashing.py`). */
 export const DEFAULT_SHARD_SIZE = 1_000_000_000;
@@ -95,7 +89,7 @@ export async function hashModelWith(
       ignorePaths,
       onlyPaths: options.onlyPaths,
       signal,
-      onFile: (file) => engine.add(file),
+      onFile: (files, index) => engine.add(files, index),
     });
     if (walk.files.length === 0 && options.onlyPaths === undefined) {
       throw new UsageError('MODEL_EMPTY', `The model has no files to hash: ${modelPath}`, {
@@ -112,35 +106,29 @@ export async function hashModelWith(
       ? { method, hashType, shardSize, allowSymlinks, ignorePaths }
       : { method, hashType, allowSymlinks, ignorePaths };
   const algorithm = method === 'shards' ? `${hashType}-sharded-${shardSize}` : hashType;
-  const order = walk.files.map((_, i) => i);
-  order.sort((a, b) => comparePaths(walk.files[a]!.path, walk.files[b]!.path));
+  const files = walk.files;
+  const paths = files.paths;
+  const order = paths.map((_, i) => i);
+  order.sort((a, b) => comparePaths(paths[a]!, paths[b]!));
   const resources: Resource[] = [];
   for (const i of order) {
-    const file = walk.files[i]!;
-    const role = roleForPath(file.path === '.' ? walk.modelName : file.path);
-    const digests = engine.digests[i] ?? [];
-    const size = file.identity.size;
+    const path = paths[i]!;
+    const role = roleForPath(path === '.' ? walk.modelName : path);
+    const size = files.size(i);
     switch (method) {
       case 'files':
-        resources.push({
-          name: file.path,
-          path: file.path,
-          algorithm,
-          digest: digests[0]!,
-          size,
-          role,
-        });
+        resources.push({ name: path, path, algorithm, digest: engine.digest(i, 0), size, role });
         break;
       case 'shards':
         // Zero-length files produce no resource at all (reference `_get_shards`).
         for (let k = 0, start = 0; start < size; k++, start += shardSize) {
           const end = Math.min(start + shardSize, size);
           resources.push({
-            name: `${file.path}:${start}:${end}`,
-            path: file.path,
+            name: `${path}:${start}:${end}`,
+            path,
             shard: { start, end },
             algorithm,
-            digest: digests[k]!,
+            digest: engine.digest(i, k),
             size: end - start,
             role,
           });
@@ -156,8 +144,6 @@ export async function hashModelWith(
  * big enough to pay for worker threads, then on the pool, while the walk continues.
  */
 class HashEngine {
-  /** Digests per file (walk order), one per shard in shards mode. */
-  readonly digests: Buffer[][] = [];
   private readonly tuning: HasherTuning;
   private readonly progress: BigInt64Array;
   private readonly progressBuffer: SharedArrayBuffer;
@@ -165,11 +151,15 @@ class HashEngine {
   private pool: HashPool | undefined;
   /** Units found before the pool started (or all of them, when it never does). */
   private held: Unit[] = [];
-  private batch: HashJob[] = [];
-  private batchBytes = 0;
+  private batch: UnitBuilder | undefined;
+  private prefix = '';
   private bytesTotal = 0;
   private filesTotal = 0;
   private filesDone = 0;
+  /** All digests, flat: file i's shard k is slot `firstSlot[i] + k`. */
+  private digests = Buffer.alloc(0);
+  private readonly firstSlot: number[] = [];
+  private slots = 0;
   /** Jobs still to finish per file, to count finished files for progress. */
   private readonly jobsLeft: number[] = [];
   private readonly reporter: ProgressReporter;
@@ -204,43 +194,38 @@ class HashEngine {
     options.signal?.addEventListener('abort', this.onAbort, { once: true });
   }
 
-  add(file: ModelFile): void {
+  add(files: WalkedFiles, index: number): void {
     const failed = this.pool?.failed;
     if (failed !== undefined) throw failed; // stop the walk at the first hashing error
-    const index = this.digests.length;
+    this.prefix = files.prefix;
     // Sizes from the walk's lstat: they place big files in units of their own (a model's
     // shards must not queue behind each other on one thread) and give the progress total.
-    const size = file.identity.size;
-    this.digests.push([]);
+    const size = files.size(index);
     this.filesTotal++;
     this.bytesTotal += size;
-    // Job objects are built as literals: spreading a shared base object is several times slower
-    // in V8, which shows over tens of thousands of files.
-    const { path, open, identity } = file;
+    this.firstSlot.push(this.slots);
     let jobs = 0;
     switch (this.method) {
       case 'files':
-        this.addJob({
-          file: index,
-          shard: 0,
-          path,
-          open,
-          identity,
-          start: 0,
-          end: size,
-          shardSize: 0,
-        });
+        this.addJob(files, index, 0, 0, size, 0);
+        this.slots++;
         jobs = 1;
         break;
       case 'shards': {
         const shardSize = this.shardSize;
         const step = Math.max(1, Math.floor(SHARD_JOB_MAX_BYTES / shardSize)) * shardSize;
         for (let start = 0; start < size; start += step) {
-          const end = Math.min(start + step, size);
-          const shard = start / shardSize;
-          this.addJob({ file: index, shard, path, open, identity, start, end, shardSize });
+          this.addJob(
+            files,
+            index,
+            start / shardSize,
+            start,
+            Math.min(start + step, size),
+            shardSize,
+          );
           jobs++;
         }
+        this.slots += Math.ceil(size / shardSize);
         break;
       }
     }
@@ -255,24 +240,32 @@ class HashEngine {
     }
   }
 
-  private addJob(job: HashJob): void {
-    const n = job.end - job.start;
+  private addJob(
+    files: WalkedFiles,
+    index: number,
+    shard: number,
+    start: number,
+    end: number,
+    shardSize: number,
+  ): void {
+    const n = end - start;
     if (n >= BATCH_MAX_BYTES) {
-      this.emit([job]);
+      const unit = new UnitBuilder(1);
+      unit.push(files, index, shard, start, end, shardSize);
+      this.emit(unit.build(this.prefix));
       return;
     }
-    if (this.batch.length >= BATCH_MAX_JOBS || this.batchBytes + n > BATCH_MAX_BYTES) {
+    if (this.batch !== undefined && (this.batch.full || this.batch.bytes + n > BATCH_MAX_BYTES)) {
       this.flushBatch();
     }
-    this.batch.push(job);
-    this.batchBytes += n;
+    this.batch ??= new UnitBuilder(BATCH_MAX_JOBS);
+    this.batch.push(files, index, shard, start, end, shardSize);
   }
 
   private flushBatch(): void {
-    if (this.batch.length === 0) return;
-    this.emit(this.batch);
-    this.batch = [];
-    this.batchBytes = 0;
+    if (this.batch === undefined) return;
+    this.emit(this.batch.build(this.prefix));
+    this.batch = undefined;
   }
 
   private emit(unit: Unit): void {
@@ -292,26 +285,44 @@ class HashEngine {
       },
       (unit, out, sizes) => {
         let offset = 0;
-        for (const [i, job] of unit.entries()) offset = this.store(job, out, offset, sizes[i]!);
+        for (let k = 0; k < sizes.length; k++) offset = this.store(unit, k, out, offset, sizes[k]!);
       },
     );
     for (const unit of this.held) this.pool.push(unit);
     this.held = [];
   }
 
-  /** Files out of `out` the digests of `job`, starting at `offset`; returns the next offset. */
-  private store(job: HashJob, out: Uint8Array, offset: number, bytes: number): number {
-    const count = digestCount(job);
-    const into = this.digests[job.file]!;
-    for (let k = 0; k < count; k++) {
-      const at = offset + k * this.digestLength;
-      into[job.shard + k] = Buffer.from(out.subarray(at, at + this.digestLength));
+  /** Files out of `out` the digests of job `k` of `unit`, from `offset`; returns the next offset. */
+  private store(unit: Unit, k: number, out: Uint8Array, offset: number, bytes: number): number {
+    const n = unit.jobs;
+    const at = k * JOB_FIELDS;
+    const file = n[at]!;
+    const start = n[at + 2]!;
+    const end = n[at + 3]!;
+    const shardSize = n[at + 4]!;
+    const count = shardSize === 0 ? 1 : Math.ceil((end - start) / shardSize);
+    const length = count * this.digestLength;
+    const slot = this.firstSlot[file]! + n[at + 1]!;
+    if (this.digests.length < this.slots * this.digestLength) {
+      // Grown to the slots known so far (the walk may still be adding files).
+      const grown = Buffer.alloc(
+        Math.max(this.slots, (2 * this.digests.length) / this.digestLength) * this.digestLength,
+      );
+      this.digests.copy(grown);
+      this.digests = grown;
     }
-    if (bytes !== job.end - job.start) {
-      throw changedDuringHash(job.path, `hashed ${bytes} bytes, expected ${job.end - job.start}`);
+    this.digests.set(out.subarray(offset, offset + length), slot * this.digestLength);
+    if (bytes !== end - start) {
+      throw changedDuringHash(unit.paths[k]!, `hashed ${bytes} bytes, expected ${end - start}`);
     }
-    if (--this.jobsLeft[job.file]! === 0) this.filesDone++;
-    return offset + count * this.digestLength;
+    if (--this.jobsLeft[file]! === 0) this.filesDone++;
+    return offset + length;
+  }
+
+  /** Digest `k` of file `index` (walk order), once `finish` has resolved: a view, not a copy. */
+  digest(index: number, k: number): Buffer {
+    const at = (this.firstSlot[index]! + k) * this.digestLength;
+    return this.digests.subarray(at, at + this.digestLength);
   }
 
   /** Hashes whatever is left and waits for every digest. */
@@ -342,10 +353,10 @@ class HashEngine {
       hooks,
     );
     for (const unit of this.held) {
-      for (const job of unit) {
+      for (let k = 0; k < jobCount(unit); k++) {
         if (signal?.aborted === true) throw abortReason(signal);
-        const done = await hasher.hash(job);
-        this.store(job, Buffer.concat(done.digests), 0, done.bytes);
+        const done = await hasher.hash(jobAt(unit, k));
+        this.store(unit, k, Buffer.concat(done.digests), 0, done.bytes);
       }
     }
   }
@@ -354,6 +365,51 @@ class HashEngine {
     this.reporter.stop();
     this.options.signal?.removeEventListener('abort', this.onAbort);
     await this.pool?.close();
+  }
+}
+
+/** Packs jobs into a `Unit` (see protocol.ts). */
+class UnitBuilder {
+  readonly paths: string[] = [];
+  readonly targets: string[] = [];
+  private readonly jobs: Float64Array;
+  bytes = 0;
+
+  constructor(private readonly capacity: number) {
+    this.jobs = new Float64Array(capacity * JOB_FIELDS);
+  }
+
+  get full(): boolean {
+    return this.paths.length >= this.capacity;
+  }
+
+  push(
+    files: WalkedFiles,
+    index: number,
+    shard: number,
+    start: number,
+    end: number,
+    shardSize: number,
+  ): void {
+    const at = this.paths.length * JOB_FIELDS;
+    this.paths.push(files.paths[index]!);
+    this.targets.push(files.target(index));
+    const n = this.jobs;
+    n[at] = index;
+    n[at + 1] = shard;
+    n[at + 2] = start;
+    n[at + 3] = end;
+    n[at + 4] = shardSize;
+    files.copyIdentity(index, n, at + 5);
+    this.bytes += end - start;
+  }
+
+  build(prefix: string): Unit {
+    const jobs =
+      this.paths.length === this.capacity
+        ? this.jobs
+        : this.jobs.slice(0, this.paths.length * JOB_FIELDS);
+    return { prefix, paths: this.paths, targets: this.targets, jobs, bytes: this.bytes };
   }
 }
 

@@ -1,6 +1,14 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { FileHasher, type HashJob } from './file-hasher.js';
-import { errorToWire, type UnitMessage, type WorkerInit, type WorkerReply } from './protocol.js';
+import { FileHasher } from './file-hasher.js';
+import {
+  errorToWire,
+  jobAt,
+  jobCount,
+  type Unit,
+  type UnitMessage,
+  type WorkerInit,
+  type WorkerReply,
+} from './protocol.js';
 
 /** Worker thread entry: hashes the units the pool posts, one at a time, in order. */
 const init = workerData as WorkerInit;
@@ -29,13 +37,11 @@ function reply(message: WorkerReply, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(message, transfer);
 }
 
-async function runUnit(
-  jobs: readonly HashJob[],
-): Promise<{ digests: Uint8Array; sizes: Float64Array }> {
+async function runUnit(unit: Unit): Promise<{ digests: Uint8Array; sizes: Float64Array }> {
   const parts: Buffer[] = [];
-  const sizes = new Float64Array(jobs.length);
-  for (const [i, job] of jobs.entries()) {
-    const done = await hasher.hash(job);
+  const sizes = new Float64Array(jobCount(unit));
+  for (let i = 0; i < sizes.length; i++) {
+    const done = await hasher.hash(jobAt(unit, i));
     parts.push(...done.digests);
     sizes[i] = done.bytes;
   }
@@ -48,7 +54,7 @@ let queue: Promise<void> = Promise.resolve();
 port.on('message', (message: UnitMessage) => {
   queue = queue.then(async () => {
     try {
-      const { digests, sizes } = await runUnit(message.jobs);
+      const { digests, sizes } = await runUnit(message.unit);
       reply({ type: 'done', id: message.id, digests, sizes }, [
         digests.buffer as ArrayBuffer,
         sizes.buffer as ArrayBuffer,

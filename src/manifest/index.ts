@@ -28,4 +28,4 @@ export type {
   ManifestDiff,
 } from './types.js';
 export type { ResourceKey } from './names.js';
-export type { ModelFile, FileIdentity, WalkOptions, WalkResult } from './walk.js';
+export type { WalkedFiles, FileIdentity, WalkOptions, WalkResult } from './walk.js';

@@ -1,7 +1,12 @@
 import { Worker } from 'node:worker_threads';
 import { InfraError } from '../errors/index.js';
-import type { HashJob } from './file-hasher.js';
-import { errorFromWire, type UnitMessage, type WorkerInit, type WorkerReply } from './protocol.js';
+import {
+  errorFromWire,
+  type Unit,
+  type UnitMessage,
+  type WorkerInit,
+  type WorkerReply,
+} from './protocol.js';
 
 export interface PoolInit {
   readonly algorithm: WorkerInit['algorithm'];
@@ -12,8 +17,6 @@ export interface PoolInit {
   /** Test seam, see `FileHasherHooks.afterFirstChunk`. */
   readonly onPaused: ((path: string) => void | Promise<void>) | undefined;
 }
-
-export type Unit = readonly HashJob[];
 
 /**
  * A worker may hold this many bytes of queued work besides the unit it is hashing, so it never
@@ -34,12 +37,6 @@ interface Slot {
   bytes: number;
 }
 
-export function unitBytes(unit: Unit): number {
-  let n = 0;
-  for (const job of unit) n += job.end - job.start;
-  return n;
-}
-
 /**
  * Hash worker threads fed from one queue. Threads are started on demand, up to `maxSize`, only
  * when every running one is busy: a model that is one big file never starts a second thread.
@@ -47,7 +44,7 @@ export function unitBytes(unit: Unit): number {
  */
 export class HashPool {
   private readonly slots: Slot[] = [];
-  private readonly queue: { id: number; unit: Unit; bytes: number }[] = [];
+  private readonly queue: { id: number; unit: Unit }[] = [];
   private readonly units = new Map<number, Unit>();
   private nextId = 0;
   private ended = false;
@@ -81,10 +78,10 @@ export class HashPool {
   }
 
   push(unit: Unit): void {
-    if (this.failure !== undefined || unit.length === 0) return;
+    if (this.failure !== undefined || unit.paths.length === 0) return;
     const id = this.nextId++;
     this.units.set(id, unit);
-    this.queue.push({ id, unit, bytes: unitBytes(unit) });
+    this.queue.push({ id, unit });
     this.dispatch();
   }
 
@@ -128,7 +125,7 @@ export class HashPool {
       while (
         this.queue.length > 0 &&
         slot.inFlight.size < MAX_IN_FLIGHT &&
-        slot.bytes + this.queue[0]!.bytes <= PREFETCH_BYTES
+        slot.bytes + this.queue[0]!.unit.bytes <= PREFETCH_BYTES
       ) {
         this.send(slot);
       }
@@ -138,9 +135,9 @@ export class HashPool {
   private send(slot: Slot): void {
     const next = this.queue.shift();
     if (next === undefined) return;
-    slot.inFlight.set(next.id, next.bytes);
-    slot.bytes += next.bytes;
-    const message: UnitMessage = { type: 'unit', id: next.id, jobs: next.unit };
+    slot.inFlight.set(next.id, next.unit.bytes);
+    slot.bytes += next.unit.bytes;
+    const message: UnitMessage = { type: 'unit', id: next.id, unit: next.unit };
     slot.worker.postMessage(message);
   }
 

@@ -20,18 +20,85 @@ export interface FileIdentity {
   readonly ctimeMs: number;
 }
 
-export interface ModelFile {
-  /** Relative `/`-separated name, or `.` for a single-file model. */
-  readonly path: string;
-  /** Absolute path to open: the file itself, or the resolved target of an allowed symlink. */
-  readonly open: string;
-  readonly identity: FileIdentity;
+/** Numbers kept per file in `WalkedFiles`: the identity, size first. */
+const STAT_FIELDS = 5;
+
+/**
+ * The files a walk found, in the order found, kept flat: one name string per file and its
+ * identity in a growable Float64Array, no object per file. Over tens of thousands of files this
+ * keeps the main thread's heap (and V8's young generation, which grows with what survives) small.
+ */
+export class WalkedFiles {
+  /** Relative `/`-separated names, or `.` for a single-file model. */
+  readonly paths: string[] = [];
+  /** The absolute path to open, where it is not `prefix + path` (allowed symlinks, one file). */
+  private readonly targets = new Map<number, string>();
+  private stats = new Float64Array(STAT_FIELDS * 1024);
+
+  /** `prefix + path` is the file to open: the resolved model root and a separator. */
+  constructor(readonly prefix: string) {}
+
+  get length(): number {
+    return this.paths.length;
+  }
+
+  add(path: string, target: string | undefined, st: Stats): number {
+    const i = this.paths.length;
+    this.paths.push(path);
+    if (target !== undefined) this.targets.set(i, target);
+    if ((i + 1) * STAT_FIELDS > this.stats.length) {
+      const grown = new Float64Array(this.stats.length * 2);
+      grown.set(this.stats);
+      this.stats = grown;
+    }
+    const at = i * STAT_FIELDS;
+    this.stats[at] = st.size;
+    this.stats[at + 1] = st.dev;
+    this.stats[at + 2] = st.ino;
+    this.stats[at + 3] = st.mtimeMs;
+    this.stats[at + 4] = st.ctimeMs;
+    return i;
+  }
+
+  size(i: number): number {
+    return this.stats[i * STAT_FIELDS]!;
+  }
+
+  /** The absolute path to open for file `i`. */
+  open(i: number): string {
+    return this.targets.get(i) ?? this.prefix + this.paths[i]!;
+  }
+
+  /** The absolute path to open for file `i`, or `''` when it is `prefix + path`. */
+  target(i: number): string {
+    return this.targets.get(i) ?? '';
+  }
+
+  identity(i: number): FileIdentity {
+    const at = i * STAT_FIELDS;
+    const n = this.stats;
+    return {
+      size: n[at]!,
+      dev: n[at + 1]!,
+      ino: n[at + 2]!,
+      mtimeMs: n[at + 3]!,
+      ctimeMs: n[at + 4]!,
+    };
+  }
+
+  /** Copies file `i`'s identity into `out` at `at` (size, dev, ino, mtimeMs, ctimeMs). */
+  copyIdentity(i: number, out: Float64Array, at: number): void {
+    out.set(this.stats.subarray(i * STAT_FIELDS, (i + 1) * STAT_FIELDS), at);
+  }
 }
 
 export interface WalkOptions {
   readonly allowSymlinks: boolean;
-  /** Called for each file as soon as it is found (hashing starts while the walk goes on). */
-  readonly onFile: (file: ModelFile) => void;
+  /**
+   * Called with each file's index in `files` as soon as it is found (hashing starts while the
+   * walk goes on); `files` is the table the result will hold.
+   */
+  readonly onFile: (files: WalkedFiles, index: number) => void;
   /** Validated, normalised ignore paths (git paths included when they apply). */
   readonly ignorePaths: readonly string[];
   readonly onlyPaths: ReadonlySet<string> | undefined;
@@ -41,11 +108,7 @@ export interface WalkOptions {
 export interface WalkResult {
   readonly modelName: string;
   /** Files in the order found (the caller sorts them into manifest order). */
-  readonly files: readonly ModelFile[];
-}
-
-export function identityOf(st: Stats): FileIdentity {
-  return { size: st.size, dev: st.dev, ino: st.ino, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
+  readonly files: WalkedFiles;
 }
 
 /**
@@ -103,7 +166,7 @@ export async function walkModel(modelPath: string, options: WalkOptions): Promis
   options.signal?.throwIfAborted();
   if (top.isFile()) {
     if (options.onlyPaths !== undefined && !options.onlyPaths.has('.')) {
-      return { modelName, files: [] };
+      return { modelName, files: new WalkedFiles('') };
     }
     let real: string;
     try {
@@ -111,9 +174,9 @@ export async function walkModel(modelPath: string, options: WalkOptions): Promis
     } catch (err) {
       throw fromFsError(err, modelPath);
     }
-    const file: ModelFile = { path: '.', open: real, identity: identityOf(top) };
-    options.onFile(file);
-    return { modelName, files: [file] };
+    const files = new WalkedFiles('');
+    options.onFile(files, files.add('.', real, top));
+    return { modelName, files };
   }
   if (!top.isDirectory()) {
     throw new UsageError(
@@ -134,7 +197,7 @@ export async function walkModel(modelPath: string, options: WalkOptions): Promis
 }
 
 class Walker {
-  readonly files: ModelFile[] = [];
+  readonly files: WalkedFiles;
   private readonly ignore: ReadonlySet<string>;
   /** Directories that lead to an `onlyPaths` entry; others need not be read. */
   private readonly onlyDirs: ReadonlySet<string> | undefined;
@@ -147,6 +210,7 @@ class Walker {
     private readonly options: WalkOptions,
   ) {
     this.prefix = root.endsWith(sep) ? root : root + sep;
+    this.files = new WalkedFiles(this.prefix);
     this.ignore = new Set(options.ignorePaths);
     if (options.onlyPaths !== undefined) {
       const dirs = new Set<string>();
@@ -236,7 +300,7 @@ class Walker {
         return rel;
       case 'file':
         if (only !== undefined && !only.has(rel)) return undefined;
-        this.add(rel, abs, st ?? this.lstat(abs, rel));
+        this.add(rel, undefined, st ?? this.lstat(abs, rel));
         return undefined;
       case 'symlink':
         if (only !== undefined && !only.has(rel)) return undefined;
@@ -289,7 +353,7 @@ class Walker {
     this.add(rel, real, target);
   }
 
-  private add(rel: string, open: string, st: Stats): void {
+  private add(rel: string, target: string | undefined, st: Stats): void {
     // ASCII is already in NFC; normalising only other names keeps this cheap for big models.
     const nfc = ASCII.test(rel) ? rel : rel.normalize('NFC');
     const other = this.byNfc.get(nfc);
@@ -301,9 +365,7 @@ class Walker {
       );
     }
     this.byNfc.set(nfc, rel);
-    const file: ModelFile = { path: rel, open, identity: identityOf(st) };
-    this.files.push(file);
-    this.options.onFile(file);
+    this.options.onFile(this.files, this.files.add(rel, target, st));
   }
 
   private lstat(abs: string, rel: string): Stats {

@@ -48,14 +48,11 @@ export async function listModelFiles(
     signal: options.signal,
     onFile: () => undefined,
   });
-  const entries = files.map((f): ModelEntry => ({
-    path: f.path,
-    name: f.path === '.' ? modelName : f.path.slice(f.path.lastIndexOf('/') + 1),
-    open: f.open,
-    size: f.identity.size,
-    dev: f.identity.dev,
-    ino: f.identity.ino,
-  }));
+  const entries = files.paths.map((path, i): ModelEntry => {
+    const { size, dev, ino } = files.identity(i);
+    const name = path === '.' ? modelName : path.slice(path.lastIndexOf('/') + 1);
+    return { path, name, open: files.open(i), size, dev, ino };
+  });
   entries.sort((a, b) => comparePaths(a.path, b.path));
   return { modelName, files: entries };
 }
