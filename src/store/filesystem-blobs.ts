@@ -270,7 +270,8 @@ export function openFilesystemBlobStore(options: FilesystemBlobStoreOptions): Bl
         const existing = await stat(target).catch(() => undefined);
         if (existing === undefined) {
           const dir = join(target, '..');
-          await mkdir(dir, { recursive: true });
+          // A new shard directory is itself an entry of blobs/sha256 that must reach the disk.
+          if ((await mkdir(dir, { recursive: true })) !== undefined) await fsyncPath(blobsDir);
           await rename(path, target);
           await fsyncPath(dir);
         } else {
