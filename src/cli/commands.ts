@@ -234,7 +234,8 @@ export interface VerifyFlags extends ScopeFlags {
 }
 
 export async function verifyCommand(io: Io, model: string, flags: VerifyFlags): Promise<number> {
-  if (flags.chain === true || flags.chainStore !== undefined) {
+  // With --policy (and no --chain), --chain-store feeds the lineage to the policy's continuity.
+  if (flags.chain === true || (flags.chainStore !== undefined && flags.policy === undefined)) {
     return verifyChainCommand(io, model, flags);
   }
   if (flags.trustRoot !== undefined) {

@@ -1,11 +1,20 @@
 import { readdirSync, statSync } from 'node:fs';
-import { verifierForTrust, type BundleVerifier } from '../attest/index.js';
+import {
+  defaultAttestationsPath,
+  evidenceFromFiles,
+  openChainStore,
+  traceLineage,
+  verifierForTrust,
+  type BundleVerifier,
+  type LineageResult,
+} from '../attest/index.js';
 import type { ArtifactDigest } from '../digest/index.js';
 import { extname, join, relative, resolve, sep } from 'node:path';
 import { Option, type Command } from 'commander';
 import { UsageError, VerificationError, fromFsError } from '../errors/index.js';
 import {
   MAX_BUNDLE_BYTES,
+  defaultSignaturePath,
   readSmallFile,
   verifyModel,
   type ModelVerification,
@@ -89,6 +98,11 @@ export function registerPolicyCommands(
       .option(
         '--parent-signature <bundle>',
         "a derived model's parent signature, for transformation continuity (repeatable)",
+        collect,
+      )
+      .option(
+        '--chain-store <dir>',
+        "directory of ancestors' signatures and attestations: continuity through the whole lineage (repeatable)",
         collect,
       ),
   )
@@ -187,6 +201,7 @@ export interface PolicyEvalFlags {
   readonly now?: string;
   readonly signature?: string;
   readonly parentSignature?: string[];
+  readonly chainStore?: string[];
   readonly publicKey?: string;
   readonly certificateChain?: string[];
   readonly identity?: string;
@@ -207,7 +222,11 @@ export async function policyEvalCommand(
   let facts: ArtifactFacts;
   let attestations: ListedAttestation[] | undefined;
   if (flags.facts !== undefined) {
-    if (model !== undefined || flags.parentSignature !== undefined) {
+    if (
+      model !== undefined ||
+      flags.parentSignature !== undefined ||
+      flags.chainStore !== undefined
+    ) {
       throw new UsageError('USAGE', 'Give either MODEL or --facts, not both');
     }
     const bytes = readSmallFile(
@@ -283,13 +302,25 @@ function requestFrom(flags: RequestFlags): ArtifactFacts['request'] {
 
 export type ModelFactsFlags = Pick<
   PolicyEvalFlags,
-  'repository' | 'environment' | 'tag' | 'action' | 'actor' | 'actorIssuer' | 'parentSignature'
->;
+  | 'repository'
+  | 'environment'
+  | 'tag'
+  | 'action'
+  | 'actor'
+  | 'actorIssuer'
+  | 'parentSignature'
+  | 'chainStore'
+> & {
+  /** The signature bundle(s) verified (default `model.sig` beside the model). */
+  readonly signature?: string | readonly string[];
+};
 
 /** A model whose signatures were verified: its digest and who signed it. */
 export interface SignedModel {
   readonly digest: ArtifactDigest;
   readonly signatures: readonly SignatureFacts[];
+  /** The bundles that verified, when not the `signature` flag (for the lineage walk). */
+  readonly bundles?: readonly string[];
 }
 
 /** The verified signature of `cairn verify` with one trust, as a `SignedModel`. */
@@ -315,6 +346,12 @@ export function modelFacts(
   flags: ModelFactsFlags,
 ): { facts: ArtifactFacts; attestations: ListedAttestation[] } {
   const { results } = verifyStoredAttestations(modelPath, verifier, signed.digest);
+  if (flags.chainStore !== undefined && flags.parentSignature !== undefined) {
+    throw new UsageError(
+      'USAGE',
+      'Give --parent-signature (one step) or --chain-store (the whole lineage), not both',
+    );
+  }
   const parentSignatures = (flags.parentSignature ?? []).map((path) => {
     const bytes = readSmallFile(resolve(io.cwd, path), MAX_BUNDLE_BYTES, 'Parent signature');
     const parent = verifier.signature(bytes);
@@ -326,6 +363,9 @@ export function modelFacts(
       signatures: signed.signatures,
       attestations: results.flatMap((r) => (r.ok ? [r.attestation] : [])),
       parentSignatures,
+      ...(flags.chainStore === undefined
+        ? {}
+        : { lineage: lineageOf(io, modelPath, signed, verifier, flags, flags.chainStore) }),
     },
     {
       repository: flags.repository ?? '',
@@ -337,10 +377,36 @@ export function modelFacts(
   return { facts, attestations: results };
 }
 
+/**
+ * The model's lineage back to signed roots, walked by the attest chain walker with the same
+ * verifier, from its verified signature bundles and stored attestations and the ancestors in
+ * the `--chain-store` directories.
+ */
+function lineageOf(
+  io: Io,
+  modelPath: string,
+  signed: SignedModel,
+  verifier: BundleVerifier,
+  flags: ModelFactsFlags,
+  chainStore: readonly string[],
+): LineageResult {
+  const given = typeof flags.signature === 'string' ? [flags.signature] : (flags.signature ?? []);
+  const bundles =
+    signed.bundles ??
+    (given.length === 0 ? [defaultSignaturePath(modelPath)] : given.map((p) => resolve(io.cwd, p)));
+  const evidence = {
+    signatures: bundles.flatMap((b) => evidenceFromFiles(b, undefined).signatures),
+    attestations: evidenceFromFiles(undefined, defaultAttestationsPath(modelPath)).attestations,
+  };
+  const store = openChainStore(chainStore.map((d) => resolve(io.cwd, d)));
+  return traceLineage(signed.digest, evidence, store, verifier);
+}
+
 export interface TrustRootPolicyFlags extends TrustRootVerifyFlags {
   readonly policy: string;
   readonly require?: string;
   readonly parentSignature?: string[];
+  readonly chainStore?: string[];
 }
 
 /**
@@ -386,10 +452,17 @@ export async function trustRootPolicyCommand(
     flags.require === undefined
       ? undefined
       : requireAttestations(modelPath, verifier, result.digest, flags.require);
-  const evidence = modelFacts(io, modelPath, { digest: result.digest, signatures }, verifier, {
-    ...flags,
-    action: 'verify',
-  });
+  const bundles = result.trustRoot.signatures.flatMap((o) => (o.ok ? [o.signature] : []));
+  const evidence = modelFacts(
+    io,
+    modelPath,
+    { digest: result.digest, signatures, bundles },
+    verifier,
+    {
+      ...flags,
+      action: 'verify',
+    },
+  );
   const decision = evaluate(evidence.facts, set.policies, set.exceptions, set.grants, at);
   if (flags.json) {
     printJson(io, {

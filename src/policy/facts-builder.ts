@@ -3,6 +3,7 @@ import {
   CAIRN_TRANSFORMATION_V1,
   SLSA_PROVENANCE_V1,
   attestationFacts as attestationView,
+  type LineageResult,
   type VerifiedAttestation,
 } from '../attest/index.js';
 import type { ArtifactDigest } from '../digest/index.js';
@@ -34,6 +35,12 @@ export interface VerifiedEvidence {
     readonly digest: ArtifactDigest;
     readonly signer: SignerFacts;
   }[];
+  /**
+   * The artifact's lineage walked back to signed roots (`traceLineage` from `attest`, with the
+   * same trust), when the gate has its ancestors' evidence: continuity beyond one step. When
+   * given it decides continuity for a derived artifact instead of `parentSignatures`.
+   */
+  readonly lineage?: LineageResult;
 }
 
 /** Where and how the gate was asked. */
@@ -126,10 +133,17 @@ function signedTime(v: VerifiedAttestation): Date | undefined {
  * - none, but verified provenance from a trusted builder → `original` (its builder vouches it
  *   was built, not derived);
  * - neither → `unknown`, which a continuity requirement treats as not continuous.
+ * With a lineage walk (`evidence.lineage`), a derived artifact is `continuous` only when every
+ * hop back to signed roots verified, and `broken` at the first hop that did not.
  */
 function transformationOf(evidence: VerifiedEvidence): TransformationFacts {
   const about = evidence.attestations.filter((a) => a.digest === evidence.digest);
   const steps = about.filter((a) => a.predicateType === CAIRN_TRANSFORMATION_V1);
+  const chain = evidence.lineage;
+  if (chain !== undefined && chain.digest === evidence.digest) {
+    const derived = chainContinuity(chain);
+    if (derived !== undefined) return derived;
+  }
   if (steps.length === 0) {
     return about.some((a) => a.predicateType === SLSA_PROVENANCE_V1)
       ? { status: 'original' }
@@ -152,6 +166,30 @@ function transformationOf(evidence: VerifiedEvidence): TransformationFacts {
         parent: firstUnsigned,
         reason: `the parent ${firstUnsigned} has no verified signature`,
       };
+}
+
+/**
+ * Continuity from a lineage walk, when it shows the artifact is derived (a verified
+ * transformation about it, or a break the walk found): `continuous` when every path reaches
+ * signed roots, with the number of transformation hops; `broken` with the walker's reason
+ * otherwise. Undefined when the artifact is not derived (the walk says nothing more).
+ */
+function chainContinuity(chain: LineageResult): TransformationFacts | undefined {
+  const start = chain.nodes[0];
+  const parent = start?.parents[0];
+  if (chain.error !== undefined) {
+    return {
+      status: 'broken',
+      ...(parent === undefined ? {} : { parent }),
+      reason: `${chain.error.code}: ${chain.error.message}`,
+    };
+  }
+  if (start?.transformation === undefined || parent === undefined) return undefined;
+  return {
+    status: 'continuous',
+    parent,
+    steps: chain.nodes.filter((n) => n.transformation !== undefined).length,
+  };
 }
 
 function materials(step: VerifiedAttestation): ArtifactDigest[] {

@@ -336,3 +336,97 @@ describe('the CLI evaluates the attestations that verify for the model', () => {
     assert.equal(bad.code, 2, bad.stdout);
   });
 });
+
+describe('continuity beyond one step: the lineage walked through a chain store', () => {
+  test('a model two transformations from its signed root is continuous; a missing hop breaks it', async (t) => {
+    const dir = tempDir(t);
+    const pair = generateKeyPair('ecdsa-p256');
+    writeFileSync(join(dir, 'key.pem'), pair.privateKeyPem);
+    writeFileSync(join(dir, 'key.pub'), pair.publicKeyPem);
+    const key = ['--private-key', join(dir, 'key.pem'), '--allow-unencrypted-key'];
+    const store = join(dir, 'store');
+    const model = (name: string, content: string) => {
+      const path = join(store, name);
+      mkdirSync(path, { recursive: true });
+      writeFileSync(join(path, 'weights.bin'), content);
+      return path;
+    };
+    const digest = async (path: string) =>
+      (await cli(['digest', path, '--json'])).json<{ digest: string }>().digest;
+    // base (signed) → mid (attested, not signed) → final (attested and signed).
+    const base = model('base', 'base weights');
+    assert.equal((await cli(['sign', base, ...key])).code, 0);
+    const mid = model('mid', 'fine-tuned weights');
+    const fromBase = ['--from', await digest(base), '--tool', 'finetune', ...key];
+    assert.equal((await cli(['attest', 'transform', mid, ...fromBase])).code, 0);
+    const final = join(dir, 'final');
+    mkdirSync(final);
+    writeFileSync(join(final, 'weights.bin'), 'quantized weights');
+    assert.equal((await cli(['sign', final, ...key])).code, 0);
+    const fromMid = ['--from', await digest(mid), '--tool', 'quantize', ...key];
+    assert.equal((await cli(['attest', 'transform', final, ...fromMid])).code, 0);
+
+    const policies = join(dir, 'policies');
+    mkdirSync(policies);
+    writeFileSync(
+      join(policies, 'p.yaml'),
+      `apiVersion: ${POLICY_API_VERSION}
+kind: ModelPolicy
+metadata: {name: production}
+spec:
+  match: {repositories: ["acme/*"], environments: [production]}
+  mode: enforce
+  transformation: {requireContinuity: true}
+`,
+    );
+    const gate = (...extra: string[]) =>
+      cli([
+        'policy',
+        'eval',
+        final,
+        '--policy',
+        policies,
+        '--repository',
+        'acme/llm',
+        '--environment',
+        'production',
+        '--public-key',
+        join(dir, 'key.pub'),
+        '--json',
+        ...extra,
+      ]);
+    type Out = {
+      decision: {
+        outcome: string;
+        policies: { requirements: { code: string; reason: string }[] }[];
+      };
+    };
+    const ok = await gate('--chain-store', store);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    const req = ok.json<Out>().decision.policies[0]!.requirements[0]!;
+    assert.equal(req.code, 'SATISFIED');
+    assert.match(req.reason, /through 2 verified steps/);
+
+    // One step only: mid has no signature of its own, so the chain looks broken.
+    const oneStep = await gate('--parent-signature', join(base, 'model.sig'));
+    assert.equal(oneStep.code, 1);
+    assert.equal(
+      oneStep.json<Out>().decision.policies[0]!.requirements[0]!.code,
+      'TRANSFORMATION_BROKEN',
+    );
+
+    // The store lacks the root: broken, with the walker's code.
+    const partial = join(dir, 'partial');
+    mkdirSync(partial);
+    cpSync(mid, join(partial, 'mid'), { recursive: true });
+    const missing = await gate('--chain-store', partial);
+    assert.equal(missing.code, 1);
+    const broken = missing.json<Out>().decision.policies[0]!.requirements[0]!;
+    assert.equal(broken.code, 'TRANSFORMATION_BROKEN');
+    assert.match(broken.reason, /CHAIN_PARENT_MISSING/);
+
+    // Both ways at once is refused rather than guessed.
+    const both = await gate('--chain-store', store, '--parent-signature', join(base, 'model.sig'));
+    assert.equal(both.code, 2);
+  });
+});
