@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { openSqliteStore, verifyAuditChain, type MetadataStore } from '../../src/store/index.js';
-import { tempDir } from '../helpers.js';
+import { repoRoot, tempDir } from '../helpers.js';
 import {
   alice,
   artifact,
@@ -92,4 +94,46 @@ twoStoresContract('sqlite', async (t) => {
   ];
   await Promise.all(pair.map((s) => s.migrate()));
   return pair;
+});
+
+test('sqlite: two processes on one file append to one gapless audit chain (SQLite file locks)', async (t) => {
+  const path = join(tempDir(t, 'cairn-sqlite-'), 'cairn.db');
+  const store = openSqliteStore({ path });
+  await store.migrate();
+  const storeUrl = pathToFileURL(join(repoRoot, 'dist', 'src', 'store', 'index.js')).href;
+  const child = spawn(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `
+      import { openSqliteStore } from ${JSON.stringify(storeUrl)};
+      const store = openSqliteStore({ path: ${JSON.stringify(path)} });
+      const actor = { issuer: 'child', subject: 'c' };
+      await store.ping();
+      process.stdout.write('ready\\n');
+      for (let i = 0; i < 60; i++) {
+        await store.appendAudit({ at: new Date(), actor, action: 'push', decision: 'allow', reasons: [] });
+      }
+      await store.close();
+      `,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  await new Promise((resolve) => child.stdout.once('data', resolve));
+  for (let i = 0; i < 60; i++) await store.appendAudit(auditEvent(i));
+  assert.equal(await exited, 0);
+  const records = await store.listAudit();
+  assert.deepEqual(
+    records.map((r) => r.seq),
+    Array.from({ length: 120 }, (_, i) => i + 1),
+  );
+  assert.equal(verifyAuditChain(records).valid, true);
+  assert.equal(records.filter((r) => r.actor.issuer === 'child').length, 60);
+  const switches = records.filter(
+    (r, i) => i > 0 && r.actor.issuer !== records[i - 1]?.actor.issuer,
+  ).length;
+  t.diagnostic(`writers took turns ${switches} times`);
+  await store.close();
 });
