@@ -575,6 +575,10 @@ export const ERROR_CATALOG = {
     'A hashing worker thread failed.',
     'Run again; if it persists, report it with the output of --json.',
   ),
+  PROMOTION_COPY_FAILED: infra(
+    'The policy allowed the promotion, but copying the artifact into the target environment failed.',
+    'Nothing was promoted and the failure is in the audit trail; check the metadata store (GET /readyz) and promote again.',
+  ),
   SIGNING_UNAVAILABLE: infra(
     'The server holds no signing key, so it cannot sign on request.',
     'Start `cairn serve` with --signing-key FILE or --pkcs11-uri URI to enable central signing.',

@@ -1,5 +1,5 @@
 /** The registry domain's door: repositories, artifacts, tags, promotion, retrieval, audit. */
-export { Registry } from './registry.js';
+export { CAIRN_REGISTRY_VERIFIER, Registry } from './registry.js';
 export { DEFAULT_ENVIRONMENTS, checkEnvironments } from './environments.js';
 export {
   MAX_REPOSITORY_NAME,
@@ -12,11 +12,6 @@ export {
 } from './names.js';
 export { artifactManifest, manifestDigest } from './artifact-manifest.js';
 export { verifyEvidence } from './evidence.js';
-export {
-  CAIRN_REGISTRY_VERIFIER,
-  SLSA_VERIFICATION_SUMMARY_V1,
-  promotionSummaryStatement,
-} from './promotion-summary.js';
 export {
   MAX_BUNDLE_TEXT,
   MAX_PUSH_BUNDLES,
@@ -44,7 +39,6 @@ export type {
 } from './registry.js';
 export type { EnvironmentConfig } from './environments.js';
 export type { RefusedBundle, RegistryTrust, VerifiedEvidence } from './evidence.js';
-export type { PromotionSummaryInput } from './promotion-summary.js';
 export type {
   CreateRepositoryRequest,
   OmsSerialization,

@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import { Transform } from 'node:stream';
-import { serializeStatement, signAttestation, type JsonValue } from '../attest/index.js';
+import {
+  SLSA_VERIFICATION_SUMMARY_V1,
+  buildVerificationSummary,
+  serializeStatement,
+  signAttestation,
+  type JsonValue,
+} from '../attest/index.js';
 import {
   UsageError,
   VerificationError,
@@ -48,7 +54,6 @@ import {
   type VerifiedEvidence,
 } from './evidence.js';
 import { repositoryName, tagName } from './names.js';
-import { SLSA_VERIFICATION_SUMMARY_V1, promotionSummaryStatement } from './promotion-summary.js';
 import type { PromoteRequest, PushRequest, SignRequest, TagMoveRequest } from './requests.js';
 import { serializationSchema } from './requests.js';
 
@@ -94,6 +99,9 @@ interface AuditContext {
   readonly environment?: string;
   readonly digest?: Sha256Digest;
 }
+
+/** The verifier id Cairn's registry writes into its promotion summaries (SLSA VSA v1). */
+export const CAIRN_REGISTRY_VERIFIER = 'https://cairn.dev/registry/v1';
 
 const EMPTY_POLICIES: RegistryPolicies = { policies: [], exceptions: [], grants: [] };
 
@@ -494,9 +502,11 @@ export class Registry {
 
   /**
    * Promotes by digest: re-verifies the evidence, evaluates the policy for `to` with action
-   * `promote` and the caller's identity; on allow copies the record (no blob moves), signs a
-   * verification summary when the server has a key, and audits; on deny throws POLICY_DENIED
-   * with the whole decision after auditing it.
+   * `promote` and the caller's identity; on allow copies the record (no blob moves), then audits
+   * the allow, then signs a verification summary when the server has a key. The copy comes
+   * before its record so the trail never holds an allow whose artifact is not in `to`: a failed
+   * copy is audited as a deny (PROMOTION_COPY_FAILED) and nothing is promoted. On deny throws
+   * POLICY_DENIED with the whole decision after auditing it.
    */
   async promote(
     actor: Actor,
@@ -508,9 +518,6 @@ export class Registry {
     const to = this.environment(request.to);
     const tag = request.tag === undefined ? undefined : tagName(request.tag);
     const ctx = { repository: repo.name, environment: to.name, digest: request.digest };
-    let gated:
-      | { decision: Decision; evidence: VerifiedEvidence; bundles: readonly BundleRecord[] }
-      | undefined;
     const promoted = await this.decide(actor, 'promote', ctx, async () => {
       if (from.name === to.name) {
         throw new UsageError('REQUEST_INVALID', 'Promotion needs two different environments', {
@@ -519,46 +526,58 @@ export class Registry {
       }
       const source = await this.artifact(repo.name, from.name, request.digest);
       const bundles = await this.metadata.listBundles(repo.name, request.digest);
-      gated = {
-        ...this.gate(actor, 'promote', repo.name, to.name, request.digest, bundles, {
-          kind: 'digest',
-          digest: request.digest,
-        }),
+      const { decision } = this.gate(
+        actor,
+        'promote',
+        repo.name,
+        to.name,
+        request.digest,
         bundles,
-      };
+        { kind: 'digest', digest: request.digest },
+      );
+      const copied = await this.copyArtifact(source, to.name, actor, decision);
       return {
-        result: source,
+        result: { decision, bundles },
         detail: {
           from: from.name,
           to: to.name,
-          decision: gated.decision,
+          decision,
+          copied: { environment: to.name, created: copied.created },
         },
-        decision: auditDecision(gated.decision),
+        decision: auditDecision(decision),
       };
     });
-    const { decision, bundles } = gated!;
+    const { decision, bundles } = promoted.result;
     const record = promoted.audit;
-    const source = promoted.result;
-    await this.metadata.putArtifact({
-      ...source,
-      environment: to.name,
-      pushedBy: actor,
-      at: this.clock(),
-      promotedFrom: { environment: from.name, auditSeq: record.seq },
-    });
     await this.auditUses(actor, ctx, decision);
     let attestation: BundleRecord | null = null;
     if (this.signer !== undefined) {
-      const statement = promotionSummaryStatement({
-        repository: repo.name,
+      const summary = buildVerificationSummary({
         digest: request.digest,
-        from: from.name,
-        to: to.name,
-        decision,
-        inputs: bundles,
-        auditSeq: record.seq,
+        subjectName: repo.name,
+        verifier: { id: CAIRN_REGISTRY_VERIFIER },
+        timeVerified: new Date(decision.evaluatedAt),
+        resourceUri: `cairn:${repo.name}@${request.digest}`,
+        policy: { uri: `cairn:policy/${decision.policies.map((p) => p.name).join(',')}` },
+        inputAttestations: bundles.map((b) => ({
+          uri: `cairn:bundle/${b.id}`,
+          digest: { sha256: b.id.slice('sha256:'.length) },
+        })),
+        // Only allowed promotions are summarised; a deny throws before this point.
+        verificationResult: 'PASSED',
+        cairn: {
+          action: 'promote',
+          from: from.name,
+          to: to.name,
+          outcome: decision.outcome,
+          reviewRequired: decision.reviewRequired,
+          auditSeq: record.seq,
+          exceptions: decision.exceptions.filter((e) => e.state === 'applied').map((e) => e.name),
+          breakGlass: decision.breakGlass.map((b) => b.grant),
+          violations: decision.violations.map((v) => `${v.policy}:${v.requirement}`),
+        },
       });
-      const bundle = await signAttestation(statement, this.signer);
+      const bundle = await signAttestation(summary.statement, this.signer);
       attestation = (
         await this.metadata.addBundle({
           repository: repo.name,
@@ -584,6 +603,43 @@ export class Registry {
       attestation,
       ...(moved === undefined ? {} : { tag: moved }),
     };
+  }
+
+  /**
+   * Copies an artifact record into another environment (the blobs stay where they are). Any
+   * failure becomes PROMOTION_COPY_FAILED, so the caller audits it as a denied promotion.
+   */
+  private async copyArtifact(
+    source: ArtifactRecord,
+    environment: string,
+    actor: Actor,
+    decision: Decision,
+  ): Promise<{ created: boolean }> {
+    try {
+      const { created } = await this.metadata.putArtifact({
+        repository: source.repository,
+        environment,
+        digest: source.digest,
+        resources: source.resources,
+        serialization: source.serialization,
+        pushedBy: actor,
+        at: this.clock(),
+      });
+      return { created };
+    } catch (err) {
+      throw new InfraError(
+        'PROMOTION_COPY_FAILED',
+        `The policy allowed the promotion, but copying ${source.digest} into ${environment} failed`,
+        {
+          cause: err,
+          details: {
+            stage: 'copy',
+            outcome: decision.outcome,
+            ...(isCairnError(err) ? { storeCode: err.code } : {}),
+          },
+        },
+      );
+    }
   }
 
   /** Exceptions and break-glass grants that shaped an allowed decision get records of their own. */

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { test, type TestContext } from 'node:test';
+import Database from 'better-sqlite3';
+import {
+  SLSA_VERIFICATION_SUMMARY_V1,
+  verificationSummaryFromJSON,
+} from '../../src/attest/index.js';
+import { bundleFromJSON, statementFromPayload } from '../../src/envelope/index.js';
 import { isCairnError } from '../../src/errors/index.js';
 import { Registry, type RegistryPolicies } from '../../src/registry/index.js';
 import type { Actor, BlobStore } from '../../src/store/index.js';
@@ -36,7 +43,8 @@ async function setup(
   t: TestContext,
   options: { trust?: TestTrust; policies?: RegistryPolicies; signer?: boolean } = {},
 ) {
-  const stores = await openTestStores(t, tempDir(t));
+  const dir = tempDir(t);
+  const stores = await openTestStores(t, dir);
   const trust = options.trust ?? (await testTrust());
   const registry = new Registry({
     metadata: stores.metadata,
@@ -45,7 +53,7 @@ async function setup(
     policies: options.policies ?? productionPolicy(deployer),
     ...(options.signer === false ? {} : { signer: trust.server }),
   });
-  return { registry, trust, stores };
+  return { registry, trust, stores, dir };
 }
 
 async function upload(blobs: BlobStore, bytes: Buffer): Promise<void> {
@@ -227,10 +235,6 @@ test('promotion: denied without a trusted signature (every failed requirement li
   assert.equal(promoted.tag?.digest, model.digest);
   const inProd = await registry.listArtifacts('acme/llm', 'production');
   assert.equal(inProd.length, 1);
-  assert.deepEqual(inProd[0]!.promotedFrom, {
-    environment: 'staging',
-    auditSeq: promoted.auditSeq,
-  });
 
   const audit = await registry.listAudit();
   const promotions = audit.filter((r) => r.action === 'promote');
@@ -239,8 +243,58 @@ test('promotion: denied without a trusted signature (every failed requirement li
     ['deny', 'allow'],
   );
   assert.ok(promotions[0]!.reasons.includes('POLICY_DENIED'));
+  assert.equal(promotions[1]!.seq, promoted.auditSeq);
+  assert.deepEqual(promotions[1]!.detail?.['copied'], { environment: 'production', created: true });
+
+  // The summary is the attest domain's SLSA VSA v1, naming the allow's audit record.
+  const statement = statementFromPayload(
+    bundleFromJSON(Buffer.from(promoted.attestation.bundle)).dsseEnvelope.payload,
+  );
+  assert.equal(statement.predicateType, SLSA_VERIFICATION_SUMMARY_V1);
+  const vsa = verificationSummaryFromJSON(statement.predicate);
+  assert.equal(vsa.verificationResult, 'PASSED');
+  assert.equal(vsa.resourceUri, `cairn:acme/llm@${model.digest}`);
+  assert.equal(vsa.cairn?.['auditSeq'], promoted.auditSeq);
   // The chain links every record to the one before it.
   for (let i = 1; i < audit.length; i++) assert.equal(audit[i]!.prevHash, audit[i - 1]!.hash);
+});
+
+test('promotion: a failed copy is audited as a deny and never leaves an allow behind', async (t) => {
+  const { registry, trust, dir } = await setup(t);
+  await registry.createRepository(admin, 'acme/llm');
+  const model = testModel();
+  await pushModel(registry, model, [await signatureFor(model, trust.ci)]);
+  // A real fault in the real database: production rows cannot be written.
+  const db = new Database(join(dir, 'cairn.sqlite'));
+  db.exec(`CREATE TRIGGER no_production BEFORE INSERT ON artifacts
+           WHEN NEW.environment = 'production' BEGIN SELECT RAISE(ABORT, 'disk says no'); END`);
+  const err = (await rejectsWith(
+    registry.promote(ci, 'acme/llm', { digest: model.digest, from: 'staging', to: 'production' }),
+    'PROMOTION_COPY_FAILED',
+  )) as { details: { stage: string } };
+  assert.equal(err.details.stage, 'copy');
+  assert.deepEqual(await registry.listArtifacts('acme/llm', 'production'), []);
+  const promotions = (await registry.listAudit()).filter((r) => r.action === 'promote');
+  assert.deepEqual(
+    promotions.map((r) => [r.decision, r.reasons[0]]),
+    [['deny', 'PROMOTION_COPY_FAILED']],
+  );
+  assert.deepEqual(
+    (await registry.listBundles('acme/llm', model.digest)).map((b) => b.kind),
+    ['signature'],
+    'no verification summary for a promotion that did not happen',
+  );
+
+  // Once the store accepts the copy, the same promotion goes through.
+  db.exec('DROP TRIGGER no_production');
+  db.close();
+  const promoted = await registry.promote(ci, 'acme/llm', {
+    digest: model.digest,
+    from: 'staging',
+    to: 'production',
+  });
+  assert.equal(promoted.decision.outcome, 'allow');
+  assert.equal((await registry.listArtifacts('acme/llm', 'production')).length, 1);
 });
 
 test('protected retrieval: digest required, policy access enforced, audited allow and deny', async (t) => {
