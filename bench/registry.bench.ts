@@ -8,8 +8,9 @@
  *    same HTTP client, each blob SHA-256-checked while it streams and written to disk the same way.
  *    Target: Cairn ≥ 0.8× the docker-registry throughput.
  * 2. Promotion decision latency under concurrent load: POST /promotions from staging to
- *    production (signature verified against the trust root, policy evaluated, decision recorded),
- *    CONCURRENCY requests in flight; p50 and p99.
+ *    production of PROMOTIONS distinct signed artifacts (signature verified against the trust
+ *    root, policy evaluated, artifact copied by digest, verification summary signed, decision
+ *    audited), CONCURRENCY requests in flight; p50 and p99.
  *
  * Both servers run as separate processes (`node bin/cairn.js serve`, `docker-registry serve`);
  * the client runs in this process. Sizes:
@@ -382,24 +383,29 @@ spec:
   }
 
   // ── promotion latency under concurrent load ──
-  const small0 = artifacts[1]!;
+  // Each request promotes a different signed artifact: promoting one digest again and again
+  // would pile up its promotion attestations, which every later decision re-verifies.
+  await api.client.json('POST', '/v1/repos', z.unknown(), { json: { name: 'bench/promo' } });
+  const promoDigests: `sha256:${string}`[] = [];
+  for (let i = 0; i < PROMOTIONS; i++) {
+    const m = join(work, `promo-${i}`);
+    mkdirSync(m);
+    writeFileSync(join(m, 'config.json'), JSON.stringify({ model: i }));
+    randomFile(join(m, 'weights.bin'), 64 * 1024);
+    await cairn(['sign', m, '--private-key', keyPath, '--allow-unencrypted-key'], baseEnv);
+    promoDigests.push(
+      (await cairn(['push', m, 'bench/promo'], env))['digest'] as `sha256:${string}`,
+    );
+  }
   const latencies: number[] = [];
   const outcomes = new Map<string, number>();
   const t0 = process.hrtime.bigint();
-  await runPool(
-    Array.from({ length: PROMOTIONS }, (_, i) => i),
-    CONCURRENCY,
-    async () => {
-      const t = process.hrtime.bigint();
-      const res = await api.promote('bench/small', {
-        digest: small0.digest as `sha256:${string}`,
-        from: 'staging',
-        to: 'production',
-      });
-      latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
-      outcomes.set(res.decision.outcome, (outcomes.get(res.decision.outcome) ?? 0) + 1);
-    },
-  );
+  await runPool(promoDigests, CONCURRENCY, async (digest) => {
+    const t = process.hrtime.bigint();
+    const res = await api.promote('bench/promo', { digest, from: 'staging', to: 'production' });
+    latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
+    outcomes.set(res.decision.outcome, (outcomes.get(res.decision.outcome) ?? 0) + 1);
+  });
   const wall = seconds(t0);
   latencies.sort((a, b) => a - b);
   const promotion = {
