@@ -149,6 +149,8 @@ class HashEngine {
   private readonly progressBuffer: SharedArrayBuffer;
   private readonly digestLength: number;
   private pool: HashPool | undefined;
+  /** This thread's hasher: the whole model when it is tiny, small batches after the walk. */
+  private hasher: FileHasher | undefined;
   /** Units found before the pool started (or all of them, when it never does). */
   private held: Unit[] = [];
   private batch: UnitBuilder | undefined;
@@ -287,6 +289,9 @@ class HashEngine {
         let offset = 0;
         for (let k = 0; k < sizes.length; k++) offset = this.store(unit, k, out, offset, sizes[k]!);
       },
+      // Small batches go to one thread fewer: once the walk is over, this thread hashes them too.
+      Math.max(1, this.workers - 1),
+      BATCH_MAX_BYTES,
     );
     for (const unit of this.held) this.pool.push(unit);
     this.held = [];
@@ -331,33 +336,37 @@ class HashEngine {
     if (this.pool === undefined && this.held.length > 0 && this.internals.forcePool === true) {
       this.startPool();
     }
-    if (this.pool !== undefined) {
-      this.pool.end();
-      await this.pool.done;
+    const pool = this.pool;
+    if (pool !== undefined) {
+      pool.end();
+      // The walk is over: this thread takes queued small batches while the workers hash.
+      for (let unit = pool.take(); unit !== undefined; unit = pool.take()) {
+        await this.hashHere(unit);
+        // Let the workers' replies in (and keep them fed) between two batches.
+        await new Promise<void>((r) => setImmediate(r));
+      }
+      await pool.done;
     } else {
-      await this.hashInline();
+      for (const unit of this.held) await this.hashHere(unit);
     }
     this.reporter.final();
   }
 
-  private async hashInline(): Promise<void> {
+  /** Hashes a unit on this thread. */
+  private async hashHere(unit: Unit): Promise<void> {
     const signal = this.options.signal;
-    const hooks =
-      this.internals.afterFirstChunk === undefined
-        ? {}
-        : { afterFirstChunk: this.internals.afterFirstChunk };
-    const hasher = new FileHasher(
+    this.hasher ??= new FileHasher(
       this.algorithm,
       this.tuning,
       (n) => void Atomics.add(this.progress, 0, BigInt(n)),
-      hooks,
+      this.internals.afterFirstChunk === undefined
+        ? {}
+        : { afterFirstChunk: this.internals.afterFirstChunk },
     );
-    for (const unit of this.held) {
-      for (let k = 0; k < jobCount(unit); k++) {
-        if (signal?.aborted === true) throw abortReason(signal);
-        const done = await hasher.hash(jobAt(unit, k));
-        this.store(unit, k, Buffer.concat(done.digests), 0, done.bytes);
-      }
+    for (let k = 0; k < jobCount(unit); k++) {
+      if (signal?.aborted === true) throw abortReason(signal);
+      const done = await this.hasher.hash(jobAt(unit, k));
+      this.store(unit, k, Buffer.concat(done.digests), 0, done.bytes);
     }
   }
 

@@ -145,9 +145,12 @@ export async function verifyModel(
   options: VerifyModelOptions,
 ): Promise<ModelVerification> {
   const signaturePath = resolve(options.signaturePath ?? defaultSignaturePath(modelPath));
-  const bundleBytes = readSmallFile(signaturePath, MAX_BUNDLE_BYTES, 'Signature file');
   const { verifyBundle } = await import('../verify/index.js');
-  const verified = verifyBundle(bundleBytes, options.trust);
+  // No variable holds the bundle's bytes (megabytes on a big model) across the hashing below.
+  const verified = verifyBundle(
+    readSmallFile(signaturePath, MAX_BUNDLE_BYTES, 'Signature file'),
+    options.trust,
+  );
   const signed = verified.manifest;
   const recorded = signed.serialization;
 
