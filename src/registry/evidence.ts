@@ -1,21 +1,23 @@
 import type { X509Certificate } from 'node:crypto';
-import { attestationFacts, verifyAttestation } from '../attest/index.js';
-import { UsageError, VerificationError, isCairnError } from '../errors/index.js';
 import {
-  loadEmbeddedSigstoreTrustedRoot,
-  trustedKeyForHint,
-  verifyAgainstTrustRoot,
-  type TrustRoot,
-} from '../keys/index.js';
-import type { AttestationFacts, SignatureFacts } from '../policy/index.js';
+  verifierForTrustRoot,
+  type BundleVerifier,
+  type VerifiedAttestation,
+} from '../attest/index.js';
+import { UsageError, VerificationError, isCairnError } from '../errors/index.js';
+import type { TrustRoot } from '../keys/index.js';
+import { trustRootNames, type SignatureFacts } from '../policy/index.js';
 import type { BundleRecord, Sha256Digest } from '../store/index.js';
-import { inspectBundle, verifyBundle, type VerificationTrust } from '../verify/index.js';
+import type { SignerFacts } from '../verify/index.js';
 
 /** What the server trusts when it re-verifies signatures and attestations. */
 export interface RegistryTrust {
   /** The verified trust root: who may sign what. Without it no signature verifies. */
   readonly root?: TrustRoot;
-  /** CA roots for certificate-mode bundles. */
+  /**
+   * CA roots for certificate-mode signers whose trust-root entry names none (an entry's own
+   * roots always win: `trustsFromRoot` in the attest domain).
+   */
   readonly certificateRoots?: readonly X509Certificate[];
 }
 
@@ -28,67 +30,80 @@ export interface RefusedBundle {
   readonly message: string;
 }
 
-export interface VerifiedEvidence {
+/** The stored bundles of one digest that verified, as the policy facts builder takes them. */
+export interface VerifiedBundles {
   readonly signatures: readonly SignatureFacts[];
-  readonly attestations: readonly AttestationFacts[];
+  readonly attestations: readonly VerifiedAttestation[];
   readonly refused: readonly RefusedBundle[];
 }
 
+/** Where a verification is asked: the trust-root scope (repository, environment) and time. */
+export interface EvidenceScope {
+  readonly repository: string;
+  readonly environment: string;
+  readonly at: Date;
+}
+
 /**
- * Re-verifies every stored bundle of `digest` against the trust root for the repository and
- * environment the gate guards, at `at`. What verifies becomes policy facts (with the trust-root
- * signer name, so thresholds count people, not keys); what does not is listed with its code.
+ * The one verifier the registry uses: the attest domain's trust-root verifier (signer listed,
+ * not revoked, in its window, scoped to the repository, environment and predicate type; each
+ * signer's own CA roots or keyless identity from the trust root). Without a trust root every
+ * bundle is refused.
+ */
+function verifierFor(trust: RegistryTrust, scope: EvidenceScope): BundleVerifier {
+  const root = trust.root;
+  if (root === undefined) {
+    const refuse = (): never => {
+      throw new UsageError(
+        'USAGE',
+        'The server has no trust root, so no signature can be trusted',
+        {
+          hint: 'Start `cairn serve` with --trust-root FILE.',
+        },
+      );
+    };
+    return { signature: refuse, attestation: refuse };
+  }
+  return verifierForTrustRoot(root, {
+    repository: scope.repository,
+    environment: scope.environment,
+    at: scope.at,
+    ...(trust.certificateRoots === undefined ? {} : { certificateRoots: trust.certificateRoots }),
+  });
+}
+
+/**
+ * Re-verifies every stored bundle of `digest` for the repository and environment the gate
+ * guards, at `at`. What verifies is kept (signatures with their trust-root names, so thresholds
+ * count people, not keys); what does not is listed with its code.
  */
 export function verifyEvidence(
   bundles: readonly BundleRecord[],
   trust: RegistryTrust,
-  scope: {
-    readonly repository: string;
-    readonly environment: string;
-    readonly digest: Sha256Digest;
-    readonly at: Date;
-  },
-): VerifiedEvidence {
+  scope: EvidenceScope & { readonly digest: Sha256Digest },
+): VerifiedBundles {
+  const verifier = verifierFor(trust, scope);
   const signatures: SignatureFacts[] = [];
-  const attestations: AttestationFacts[] = [];
+  const attestations: VerifiedAttestation[] = [];
   const refused: RefusedBundle[] = [];
   for (const b of bundles) {
     try {
-      const root = trust.root;
-      if (root === undefined) {
-        throw new UsageError(
-          'USAGE',
-          'The server has no trust root, so no signature can be trusted',
-          {
-            hint: 'Start `cairn serve` with --trust-root FILE.',
-          },
-        );
-      }
       const bytes = Buffer.from(b.bundle, 'utf8');
-      const verification = trustFor(bytes, root, trust);
-      const check = { repository: scope.repository, environment: scope.environment, at: scope.at };
       if (b.kind === 'signature') {
-        const verified = verifyBundle(bytes, verification);
+        const verified = verifier.signature(bytes);
         if (verified.digest !== scope.digest) {
           throw new VerificationError(
             'SUBJECT_DIGEST_MISMATCH',
             `The signature is over ${verified.digest}, not ${scope.digest}`,
           );
         }
-        const signer = verifyAgainstTrustRoot(verified, root, check);
         signatures.push({
           signer: verified.signer,
           digest: verified.digest,
-          trustRootSigner: signer.signerId,
+          ...(verified.trustedSigner === undefined ? {} : trustRootNames(verified.trustedSigner)),
         });
       } else {
-        const verified = verifyAttestation(bytes, verification, scope.digest);
-        const signer = verifyAgainstTrustRoot(verified, root, check);
-        // The registry's receipt time is verified evidence the attestation existed by then.
-        attestations.push({
-          ...attestationFacts(verified, b.at),
-          trustRootSigner: signer.signerId,
-        });
+        attestations.push(verifier.attestation(bytes, scope.digest));
       }
     } catch (err) {
       if (!isCairnError(err)) throw err;
@@ -104,49 +119,21 @@ export function verifyEvidence(
   return { signatures, attestations, refused };
 }
 
-/** The verification trust a bundle's claimed signer gets from the trust root. */
-function trustFor(bytes: Buffer, root: TrustRoot, trust: RegistryTrust): VerificationTrust {
-  const claims = inspectBundle(bytes);
-  switch (claims.signer.kind) {
-    case 'key':
-      return { kind: 'key', publicKey: trustedKeyForHint(root, claims.signer.hint) };
-    case 'certificate':
-      if (trust.certificateRoots === undefined || trust.certificateRoots.length === 0) {
-        throw new VerificationError(
-          'CERT_CHAIN_INVALID',
-          'The server trusts no certificate roots',
-          {
-            hint: 'Start `cairn serve` with --certificate-chain for certificate-mode signatures.',
-          },
-        );
-      }
-      return { kind: 'certificate', trustedRoots: trust.certificateRoots };
-    case 'keyless': {
-      const san = claims.signer.subjectAlternativeName;
-      const entry = root.document.signers.find(
-        // X509Certificate.subjectAltName reads `email:x` / `URI:x`; compared exactly.
-        (s) =>
-          s.identity.kind === 'keyless' &&
-          [
-            s.identity.identity,
-            `email:${s.identity.identity}`,
-            `URI:${s.identity.identity}`,
-          ].includes(san ?? ''),
-      );
-      if (entry === undefined || entry.identity.kind !== 'keyless') {
-        throw new VerificationError(
-          'SIGNER_UNTRUSTED',
-          'The keyless identity is not in the trust root',
-        );
-      }
-      return {
-        kind: 'keyless',
-        identity: entry.identity.identity,
-        issuer: entry.identity.issuer,
-        trustedRoot: loadEmbeddedSigstoreTrustedRoot().trustedRoot,
-      };
-    }
-  }
+/**
+ * The verified signatures over `parent` among its stored bundles, checked in the scope where
+ * the parent is stored (for transformation continuity: a derived model counts only when its
+ * parent carries a trusted signature of its own).
+ */
+export function verifyParentSignatures(
+  bundles: readonly BundleRecord[],
+  trust: RegistryTrust,
+  scope: EvidenceScope & { readonly digest: Sha256Digest },
+): { readonly digest: Sha256Digest; readonly signer: SignerFacts }[] {
+  return verifyEvidence(
+    bundles.filter((b) => b.kind === 'signature'),
+    trust,
+    scope,
+  ).signatures.map((s) => ({ digest: s.digest, signer: s.signer }));
 }
 
 /** Reasons for the audit trail: each refused bundle's code, prefixed by its kind. */

@@ -11,15 +11,19 @@ export {
   tagName,
 } from './names.js';
 export { artifactManifest, manifestDigest } from './artifact-manifest.js';
-export { verifyEvidence } from './evidence.js';
+export { verifyEvidence, verifyParentSignatures } from './evidence.js';
 export {
   MAX_BUNDLE_TEXT,
   MAX_PUSH_BUNDLES,
   MAX_RESOURCES,
   addBundleFromJSON,
   addBundleSchema,
+  breakGlassRequestFromJSON,
+  breakGlassRequestSchema,
   createRepositoryFromJSON,
   createRepositorySchema,
+  exceptionRequestFromJSON,
+  exceptionRequestSchema,
   promoteFromJSON,
   promoteSchema,
   pushRequestFromJSON,
@@ -38,8 +42,9 @@ export type {
   Retrieval,
 } from './registry.js';
 export type { EnvironmentConfig } from './environments.js';
-export type { RefusedBundle, RegistryTrust, VerifiedEvidence } from './evidence.js';
+export type { EvidenceScope, RefusedBundle, RegistryTrust, VerifiedBundles } from './evidence.js';
 export type {
+  BreakGlassRequest,
   CreateRepositoryRequest,
   OmsSerialization,
   PromoteRequest,

@@ -1,21 +1,24 @@
 import { createHash } from 'node:crypto';
 import { Transform } from 'node:stream';
 import {
+  CAIRN_TRANSFORMATION_V1,
   SLSA_VERIFICATION_SUMMARY_V1,
   buildVerificationSummary,
+  transformationFromJSON,
   serializeStatement,
   signAttestation,
   type JsonValue,
 } from '../attest/index.js';
 import {
   UsageError,
+  ValidationError,
   VerificationError,
   InfraError,
   isCairnError,
   type CairnError,
 } from '../errors/index.js';
 import type { Signer } from '../keys/index.js';
-import { inspectBundle } from '../verify/index.js';
+import { inspectBundle, type SignerFacts } from '../verify/index.js';
 import {
   OMS_PREDICATE_TYPE,
   OMS_PREDICATE_TYPE_COMPAT,
@@ -23,10 +26,17 @@ import {
   statementFromPayload,
 } from '../envelope/index.js';
 import {
+  POLICY_API_VERSION,
+  assemblePolicySet,
   evaluate,
-  type ArtifactFacts,
+  factsFromEvidence,
+  matchPattern,
+  parsePolicyDocument,
+  type BreakGlassGrant,
   type Decision,
+  type NameMatcher,
   type PolicyAction,
+  type PolicyException,
   type PolicySet,
 } from '../policy/index.js';
 import { signManifest } from '../sign/index.js';
@@ -40,6 +50,7 @@ import type {
   BundleKind,
   BundleRecord,
   MetadataStore,
+  PolicyDataRecord,
   Repository,
   Sha256Digest,
   TagHistoryEntry,
@@ -50,11 +61,18 @@ import { DEFAULT_ENVIRONMENTS, checkEnvironments, type EnvironmentConfig } from 
 import {
   refusedReasons,
   verifyEvidence,
+  verifyParentSignatures,
   type RegistryTrust,
-  type VerifiedEvidence,
+  type VerifiedBundles,
 } from './evidence.js';
 import { repositoryName, tagName } from './names.js';
-import type { PromoteRequest, PushRequest, SignRequest, TagMoveRequest } from './requests.js';
+import type {
+  BreakGlassRequest,
+  PromoteRequest,
+  PushRequest,
+  SignRequest,
+  TagMoveRequest,
+} from './requests.js';
 import { serializationSchema } from './requests.js';
 
 /** The policy documents in force: policies, exceptions and break-glass grants. */
@@ -102,6 +120,15 @@ interface AuditContext {
 
 /** The verifier id Cairn's registry writes into its promotion summaries (SLSA VSA v1). */
 export const CAIRN_REGISTRY_VERIFIER = 'https://cairn.dev/registry/v1';
+
+/** Most parents of one artifact whose signatures a gate looks up (transformation continuity). */
+const MAX_PARENTS = 64;
+
+/** The policy document kind each stored policy-data kind holds. */
+const KIND_OF_DATA = {
+  exception: 'PolicyException',
+  'break-glass': 'BreakGlassGrant',
+} as const satisfies Record<PolicyDataRecord['kind'], string>;
 
 const EMPTY_POLICIES: RegistryPolicies = { policies: [], exceptions: [], grants: [] };
 
@@ -441,7 +468,7 @@ export class Registry {
       const artifact = await this.artifact(repo.name, env.name, digest);
       const bundles = await this.metadata.listBundles(repo.name, digest);
       if (!env.protected) return { artifact, bundles };
-      const decision = this.gate(
+      const decision = await this.gate(
         actor,
         'retrieve',
         repo.name,
@@ -452,8 +479,7 @@ export class Registry {
       );
       return { artifact, bundles, decision: decision.decision };
     };
-    // Reads from unprotected environments are not decisions; protected ones are audited.
-    if (!env.protected) return run();
+    // Every retrieval is a decision and is audited, allow and deny, protected or not.
     const { result } = await this.decide(actor, 'retrieve', ctx, async () => {
       const r = await run();
       return {
@@ -526,7 +552,7 @@ export class Registry {
       }
       const source = await this.artifact(repo.name, from.name, request.digest);
       const bundles = await this.metadata.listBundles(repo.name, request.digest);
-      const { decision } = this.gate(
+      const { decision } = await this.gate(
         actor,
         'promote',
         repo.name,
@@ -663,10 +689,12 @@ export class Registry {
   }
 
   /**
-   * Re-verifies the bundles and evaluates the policy; POLICY_DENIED (with the decision in its
-   * details) unless allowed.
+   * Re-verifies the bundles (and the signatures of the parents a verified transformation names),
+   * builds the policy facts with the policy domain's own builder and evaluates them with the
+   * exceptions and grants in force; POLICY_DENIED (with the decision in its details) unless
+   * allowed.
    */
-  private gate(
+  private async gate(
     actor: Actor,
     action: PolicyAction,
     repository: string,
@@ -674,35 +702,39 @@ export class Registry {
     digest: Sha256Digest,
     bundles: readonly BundleRecord[],
     reference: ArtifactReference,
-  ): { decision: Decision; evidence: VerifiedEvidence } {
+  ): Promise<{ decision: Decision }> {
     const now = this.clock();
-    const evidence = verifyEvidence(bundles, this.trust, {
+    const verified = verifyEvidence(bundles, this.trust, {
       repository,
       environment,
       digest,
       at: now,
     });
-    const facts: ArtifactFacts = {
-      digest,
-      repository,
-      environment,
-      reference:
-        reference.kind === 'digest' ? { kind: 'digest' } : { kind: 'tag', tag: reference.tag },
-      request: { action, identity: { subject: actor.subject, issuer: actor.issuer } },
-      signatures: evidence.signatures,
-      attestations: evidence.attestations,
-      transformation: { status: 'unknown' },
-    };
-    const p = this.policies;
-    const evaluated = evaluate(facts, p.policies, p.exceptions, p.grants, now);
+    const facts = factsFromEvidence(
+      {
+        digest,
+        signatures: verified.signatures,
+        attestations: verified.attestations,
+        parentSignatures: await this.parentSignatures(repository, digest, verified, now),
+      },
+      {
+        repository,
+        environment,
+        reference:
+          reference.kind === 'digest' ? { kind: 'digest' } : { kind: 'tag', tag: reference.tag },
+        request: { action, identity: { subject: actor.subject, issuer: actor.issuer } },
+      },
+    );
+    const data = await this.policyData(now);
+    const evaluated = evaluate(facts, this.policies.policies, data.exceptions, data.grants, now);
     const decision: Decision =
-      evidence.refused.length === 0
+      verified.refused.length === 0
         ? evaluated
         : {
             ...evaluated,
             notes: [
               ...evaluated.notes,
-              ...evidence.refused.map(
+              ...verified.refused.map(
                 (r) => `${r.kind} ${r.id} not trusted: ${r.code}: ${r.message}`,
               ),
             ],
@@ -710,10 +742,222 @@ export class Registry {
     if (!decision.allowed) {
       throw new VerificationError('POLICY_DENIED', decision.reason, {
         hint: decision.remediation,
-        details: { decision, refused: refusedReasons(evidence.refused) },
+        details: { decision, refused: refusedReasons(verified.refused) },
       });
     }
-    return { decision, evidence };
+    return { decision };
+  }
+
+  /**
+   * Verified signatures of the parents that verified transformation attestations about
+   * `digest` name (their materials), looked up where the registry holds them: the same
+   * repository, or the repository a material names, in any environment, verified in the scope
+   * where the parent is stored. At most MAX_PARENTS parents are looked up.
+   */
+  private async parentSignatures(
+    repository: string,
+    digest: Sha256Digest,
+    verified: VerifiedBundles,
+    at: Date,
+  ): Promise<{ digest: Sha256Digest; signer: SignerFacts }[]> {
+    const materials = verified.attestations
+      .filter((a) => a.digest === digest && a.predicateType === CAIRN_TRANSFORMATION_V1)
+      .flatMap((a) => transformationFromJSON(a.predicate).materials)
+      .slice(0, MAX_PARENTS);
+    const found: { digest: Sha256Digest; signer: SignerFacts }[] = [];
+    for (const m of materials) {
+      const parent = m.digest;
+      const repositories = [repository];
+      if (m.name !== undefined && isRepositoryName(m.name) && m.name !== repository) {
+        repositories.push(m.name);
+      }
+      search: for (const repo of repositories) {
+        for (const env of this.environments) {
+          if ((await this.metadata.getArtifact(repo, env.name, parent)) === undefined) continue;
+          const bundles = await this.metadata.listBundles(repo, parent);
+          const signatures = verifyParentSignatures(bundles, this.trust, {
+            repository: repo,
+            environment: env.name,
+            digest: parent,
+            at,
+          });
+          if (signatures.length > 0) {
+            found.push(...signatures);
+            break search;
+          }
+        }
+      }
+    }
+    return found;
+  }
+
+  // ── exceptions and break-glass grants ───────────────────────────────────────────────
+
+  /**
+   * The exceptions and grants in force at `now`: those of `--policy DIR` and the unexpired ones
+   * stored by the admin routes, each stored document read again by the policy schema (a stored
+   * document that no longer parses is left out: it can only waive, so leaving it out fails
+   * closed).
+   */
+  private async policyData(now: Date): Promise<Pick<RegistryPolicies, 'exceptions' | 'grants'>> {
+    const [exceptions, grants] = await Promise.all([
+      this.metadata.listPolicyData('exception', now),
+      this.metadata.listPolicyData('break-glass', now),
+    ]);
+    const read = (r: PolicyDataRecord) =>
+      parsePolicyDocument(r.document, `store:${r.kind}/${r.id}`, [], [KIND_OF_DATA[r.kind]])
+        .document;
+    return {
+      exceptions: [
+        ...this.policies.exceptions,
+        ...exceptions.map(read).filter((d): d is PolicyException => d?.kind === 'PolicyException'),
+      ],
+      grants: [
+        ...this.policies.grants,
+        ...grants.map(read).filter((d): d is BreakGlassGrant => d?.kind === 'BreakGlassGrant'),
+      ],
+    };
+  }
+
+  /** Stored, unexpired policy data of one kind (newest last), for the admin routes. */
+  listPolicyData(kind: PolicyDataRecord['kind']): Promise<PolicyDataRecord[]> {
+    return this.metadata.listPolicyData(kind, this.clock());
+  }
+
+  /**
+   * Stores a policy exception (admin): the document is read by the policy schema and checked
+   * against the policies in force (its policy and requirement ids must exist), must not have
+   * expired, and its creation is audited.
+   */
+  async createException(actor: Actor, document: unknown): Promise<PolicyDataRecord> {
+    const now = this.clock();
+    const { result } = await this.decide(actor, 'exception.use', {}, async () => {
+      const parsed = parsePolicyDocument(document, 'request', [], ['PolicyException']);
+      const exception = parsed.document;
+      const issues = [...parsed.issues];
+      if (exception?.kind === 'PolicyException') {
+        issues.push(...assemblePolicySet([...this.policies.policies, exception]).issues);
+      }
+      if (exception?.kind !== 'PolicyException' || issues.length > 0) {
+        throw new ValidationError('POLICY_INVALID', 'The exception document is not valid', {
+          details: { issues: issues.map((i) => ({ path: i.path, message: i.message })) },
+        });
+      }
+      if (exception.expiresAt.getTime() <= now.getTime()) {
+        throw new ValidationError('POLICY_INVALID', `Exception ${exception.name} has expired`, {
+          details: { issues: [{ path: 'spec.expiresAt', message: 'is in the past' }] },
+        });
+      }
+      const record: PolicyDataRecord = {
+        kind: 'exception',
+        id: exception.name,
+        document: document as Record<string, unknown>,
+        createdBy: actor,
+        at: now,
+        expiresAt: exception.expiresAt,
+      };
+      await this.metadata.putPolicyData(record);
+      return {
+        result: record,
+        detail: {
+          event: 'create',
+          exception: exception.name,
+          policy: exception.policy,
+          requirements: [...exception.requirements],
+          ticket: exception.ticket,
+          owner: exception.owner,
+          expiresAt: exception.expiresAt.toISOString(),
+        },
+      };
+    });
+    return result;
+  }
+
+  /**
+   * Issues a break-glass grant to the caller (the server checked the `break-glass` role): tied
+   * to an incident, scoped to one repository and environment (and digests, if given), valid
+   * from now for the requested time capped by the policies that govern the scope — the
+   * shortest `breakGlass.maxTTL` among them. Refused when no policy governs the scope or one of
+   * them disables break-glass. Audited (`break-glass.grant`).
+   */
+  async requestBreakGlass(actor: Actor, request: BreakGlassRequest): Promise<PolicyDataRecord> {
+    const repo = await this.repository(request.repository);
+    const env = this.environment(request.environment);
+    const now = this.clock();
+    const ctx = { repository: repo.name, environment: env.name };
+    const { result } = await this.decide(
+      actor,
+      'break-glass.grant',
+      ctx,
+      async () => {
+        const governing = this.policies.policies.filter(
+          (p) => matchesAny(p.repositories, repo.name) && matchesAny(p.environments, env.name),
+        );
+        const refusal =
+          governing.length === 0
+            ? `no policy governs ${repo.name} in ${env.name}, so there is nothing to break glass on`
+            : governing.find((p) => !p.breakGlass.enabled) !== undefined
+              ? `policy ${governing.find((p) => !p.breakGlass.enabled)!.name} disables break-glass`
+              : new Set(governing.map((p) => p.breakGlass.role)).size > 1
+                ? 'the governing policies require different break-glass roles'
+                : undefined;
+        if (refusal !== undefined) {
+          throw new VerificationError('ACCESS_DENIED', `No break-glass grant: ${refusal}`, {
+            details: { policies: governing.map((p) => p.name) },
+          });
+        }
+        const capSeconds = Math.min(...governing.map((p) => p.breakGlass.maxTtlSeconds));
+        const ttlSeconds = Math.min(request.ttlSeconds, capSeconds);
+        const expiresAt = new Date(now.getTime() + ttlSeconds * 1000);
+        const document = {
+          apiVersion: POLICY_API_VERSION,
+          kind: 'BreakGlassGrant',
+          metadata: { name: request.name },
+          spec: {
+            incident: request.incident,
+            requestedBy: { subject: actor.subject, issuer: actor.issuer },
+            role: governing[0]!.breakGlass.role,
+            scope: {
+              repositories: [repo.name],
+              environments: [env.name],
+              ...(request.digests === undefined ? {} : { digests: [...request.digests] }),
+            },
+            reason: request.reason,
+            grantedAt: now.toISOString(),
+            expiresAt: expiresAt.toISOString(),
+          },
+        };
+        const parsed = parsePolicyDocument(document, 'request', [], ['BreakGlassGrant']);
+        if (parsed.document === undefined) {
+          throw new ValidationError('POLICY_INVALID', 'The break-glass request is not valid', {
+            details: { issues: parsed.issues.map((i) => ({ path: i.path, message: i.message })) },
+          });
+        }
+        const record: PolicyDataRecord = {
+          kind: 'break-glass',
+          id: request.name,
+          document,
+          createdBy: actor,
+          at: now,
+          expiresAt,
+        };
+        await this.metadata.putPolicyData(record);
+        return {
+          result: record,
+          detail: {
+            grant: request.name,
+            incident: request.incident,
+            reason: request.reason,
+            requestedSeconds: request.ttlSeconds,
+            ttlSeconds,
+            expiresAt: expiresAt.toISOString(),
+            policies: governing.map((p) => p.name),
+          },
+        };
+      },
+      { incident: request.incident },
+    );
+    return result;
   }
 
   // ── central signing ─────────────────────────────────────────────────────────────────
@@ -862,6 +1106,20 @@ export class Registry {
     } catch {
       // The denial stands whether or not it could be recorded; the store error is logged upstream.
     }
+  }
+}
+
+function matchesAny(matchers: readonly NameMatcher[], value: string): boolean {
+  return matchers.some((m) =>
+    m.kind === 'exact' ? m.value === value : matchPattern(m.pattern, value),
+  );
+}
+
+function isRepositoryName(name: string): boolean {
+  try {
+    return repositoryName(name) === name;
+  } catch {
+    return false;
   }
 }
 

@@ -71,6 +71,31 @@ export const signSchema = z.discriminatedUnion('kind', [
   }),
 ]);
 
+/** An exception document (the policy engine's `PolicyException`, checked again by its schema). */
+export const exceptionRequestSchema = z.strictObject({
+  document: z.record(z.string(), z.unknown()),
+});
+
+/**
+ * A break-glass request: the server writes the grant (requester = the caller, granted now), so
+ * the caller names only what the grant covers, why, and for how long (capped by the policy).
+ */
+export const breakGlassRequestSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/, 'must be a policy document name'),
+  repository: z.string().max(256),
+  environment: z.string().max(63),
+  digests: z.array(digest).min(1).max(64).optional(),
+  incident: z.string().min(1).max(256),
+  reason: z.string().min(1).max(4096),
+  ttlSeconds: z
+    .number()
+    .int()
+    .positive()
+    .max(7 * 86400),
+});
+
 export type OmsSerialization = z.output<typeof serializationSchema>;
 export interface PushResource {
   readonly name: string;
@@ -93,6 +118,9 @@ export interface PromoteRequest {
   readonly tag?: string;
 }
 export type SignRequest = z.output<typeof signSchema>;
+export type BreakGlassRequest = Omit<z.output<typeof breakGlassRequestSchema>, 'digests'> & {
+  readonly digests?: readonly Sha256Digest[];
+};
 
 export interface RequestIssue {
   readonly path: string;
@@ -142,3 +170,7 @@ export const addBundleFromJSON = (input: unknown): { bundle: string } =>
   parseWith(addBundleSchema, input, 'bundle request');
 export const signRequestFromJSON = (input: unknown): SignRequest =>
   parseWith(signSchema, input, 'signing request');
+export const exceptionRequestFromJSON = (input: unknown): { document: Record<string, unknown> } =>
+  parseWith(exceptionRequestSchema, input, 'exception request');
+export const breakGlassRequestFromJSON = (input: unknown): BreakGlassRequest =>
+  parseWith(breakGlassRequestSchema, input, 'break-glass request') as BreakGlassRequest;

@@ -1,11 +1,15 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { UsageError } from '../errors/index.js';
+import { UsageError, isCairnError } from '../errors/index.js';
 import {
   addBundleFromJSON,
   addBundleSchema,
+  breakGlassRequestFromJSON,
+  breakGlassRequestSchema,
   createRepositoryFromJSON,
   createRepositorySchema,
+  exceptionRequestFromJSON,
+  exceptionRequestSchema,
   isSha256Digest,
   promoteFromJSON,
   promoteSchema,
@@ -20,19 +24,10 @@ import {
   type ArtifactReference,
   type Registry,
 } from '../registry/index.js';
-import type { Actor, ApiTokenRecord, Role } from '../store/index.js';
+import { ROLES, type Actor, type ApiTokenRecord, type Role } from '../store/index.js';
 import type { ServerAuth } from './access.js';
 import { issueApiToken } from './auth/index.js';
 
-const ROLES = [
-  'reader',
-  'pusher',
-  'signer',
-  'promoter',
-  'deployer',
-  'admin',
-  'break-glass',
-] as const;
 const actorSchema = z.strictObject({
   issuer: z.string().min(1).max(512),
   subject: z.string().min(1).max(512),
@@ -588,6 +583,76 @@ export const ROUTES: readonly RouteSpec[] = [
       const p = await ctx.registry.promote(ctx.actor, repo, body);
       const { decision, ...promotion } = p;
       return { ok: true, decision, promotion };
+    },
+  },
+  // ── exceptions and break-glass ──
+  {
+    method: 'POST',
+    url: '/v1/exceptions',
+    summary: 'Store a policy exception (PolicyException document; audited)',
+    body: exceptionRequestSchema,
+    responses: { 201: '{ok:true, exception}', 422: 'POLICY_INVALID' },
+    handler: async (ctx) => {
+      await need(ctx, ['admin']);
+      const { document } = exceptionRequestFromJSON(ctx.request.body);
+      const exception = await ctx.registry.createException(ctx.actor, document);
+      void ctx.reply.code(201);
+      return { ok: true, exception };
+    },
+  },
+  {
+    method: 'GET',
+    url: '/v1/exceptions',
+    summary: 'The stored exceptions that have not expired',
+    responses: { 200: '{ok:true, exceptions}' },
+    handler: async (ctx) => {
+      await need(ctx, ['admin']);
+      return { ok: true, exceptions: await ctx.registry.listPolicyData('exception') };
+    },
+  },
+  {
+    method: 'POST',
+    url: '/v1/break-glass',
+    summary: 'Request a break-glass grant for an incident (break-glass role; TTL capped by policy)',
+    body: breakGlassRequestSchema,
+    responses: { 201: '{ok:true, grant}', 403: 'ACCESS_DENIED' },
+    handler: async (ctx) => {
+      const body = breakGlassRequestFromJSON(ctx.request.body);
+      const repo = repositoryName(body.repository);
+      const env = ctx.registry.environment(body.environment).name;
+      // Only the break-glass role: admin does not imply it. A refused request is audited too.
+      try {
+        await need(ctx, ['break-glass'], repo, env);
+      } catch (err) {
+        if (isCairnError(err)) {
+          await ctx.registry.audit(
+            ctx.actor,
+            'break-glass.grant',
+            'deny',
+            { repository: repo, environment: env },
+            [err.code],
+            { grant: body.name, incident: body.incident },
+          );
+        }
+        throw err;
+      }
+      const grant = await ctx.registry.requestBreakGlass(ctx.actor, {
+        ...body,
+        repository: repo,
+        environment: env,
+      });
+      void ctx.reply.code(201);
+      return { ok: true, grant };
+    },
+  },
+  {
+    method: 'GET',
+    url: '/v1/break-glass',
+    summary: 'The stored break-glass grants that have not expired',
+    responses: { 200: '{ok:true, grants}' },
+    handler: async (ctx) => {
+      await need(ctx, ['admin']);
+      return { ok: true, grants: await ctx.registry.listPolicyData('break-glass') };
     },
   },
   // ── audit ──

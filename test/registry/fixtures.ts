@@ -1,4 +1,6 @@
 import { createHash, createPrivateKey } from 'node:crypto';
+import { CAIRN_TRANSFORMATION_V1 } from '../../src/attest/index.js';
+import { OMS_PREDICATE_TYPE } from '../../src/envelope/index.js';
 import {
   addSigner,
   fileSigner,
@@ -87,6 +89,7 @@ export async function testTrust(at = new Date(Date.now() - 60_000)): Promise<Tes
       identity: { kind: 'key', publicKey: ci.publicKey },
       repositories: ['**'],
       environments: ['**'],
+      predicateTypes: [OMS_PREDICATE_TYPE, CAIRN_TRANSFORMATION_V1],
     },
     at,
   );
@@ -99,7 +102,10 @@ export async function signatureFor(model: TestModel, signer: Signer): Promise<st
 }
 
 /** Production needs a digest reference, a CI signature, and (for retrieval) a listed deployer. */
-export function productionPolicy(deployer: { subject: string; issuer: string }): PolicySet {
+export function productionPolicy(
+  deployer: { subject: string; issuer: string },
+  options: { continuity?: boolean } = {},
+): PolicySet {
   const text = `apiVersion: ${POLICY_API_VERSION}
 kind: ModelPolicy
 metadata:
@@ -113,7 +119,7 @@ spec:
   signatures:
     - name: ci
       anyOf: [{trustRoot: ci}]
-  access:
+${options.continuity === true ? '  transformation: {requireContinuity: true}\n' : ''}  access:
     retrieve:
       - identity: ${JSON.stringify(deployer.subject)}
         issuer: ${JSON.stringify(deployer.issuer)}

@@ -5,6 +5,8 @@ import { test, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
 import {
   SLSA_VERIFICATION_SUMMARY_V1,
+  buildTransformation,
+  signAttestation,
   verificationSummaryFromJSON,
 } from '../../src/attest/index.js';
 import { bundleFromJSON, statementFromPayload } from '../../src/envelope/index.js';
@@ -383,4 +385,106 @@ test('repository names with path tricks never reach the store', async (t) => {
     await rejectsWith(registry.createRepository(admin, name), 'REPOSITORY_NAME_INVALID');
   }
   assert.deepEqual(await registry.listRepositories(), []);
+});
+
+test('transformation continuity comes from the stored transformation and the parent signature', async (t) => {
+  const trust = await testTrust();
+  const { registry } = await setup(t, {
+    trust,
+    policies: productionPolicy(deployer, { continuity: true }),
+  });
+  await registry.createRepository(admin, 'acme/llm');
+  await registry.createRepository(admin, 'acme/base');
+  const pushTo = async (
+    repository: string,
+    model: TestModel,
+    signatures: string[],
+    attestations: string[] = [],
+  ) => {
+    for (const bytes of model.files.values()) await upload(registry.blobs, bytes);
+    await registry.push(ci, repository, 'staging', model.digest, {
+      resources: model.resources,
+      serialization: model.serialization as never,
+      signatures,
+      attestations,
+    });
+  };
+  const transformation = async (child: TestModel, parent: TestModel) => {
+    const built = buildTransformation({
+      digest: child.digest,
+      subjectName: 'acme/llm',
+      parent: parent.digest,
+      parentName: 'acme/base',
+      tool: 'quantize',
+      params: { bits: 4 },
+    });
+    return (await signAttestation(built.statement, trust.ci)).toString('utf8').trimEnd();
+  };
+  const promote = (model: TestModel) =>
+    registry.promote(ci, 'acme/llm', { digest: model.digest, from: 'staging', to: 'production' });
+
+  // A parent with no trusted signature: the chain is broken.
+  const unsignedParent = testModel('unsigned-parent');
+  await pushTo('acme/base', unsignedParent, [await signatureFor(unsignedParent, trust.stranger)]);
+  const orphan = testModel('orphan');
+  await pushTo(
+    'acme/llm',
+    orphan,
+    [await signatureFor(orphan, trust.ci)],
+    [await transformation(orphan, unsignedParent)],
+  );
+  const denied = (await rejectsWith(promote(orphan), 'POLICY_DENIED')) as {
+    details: { decision: { violations: { requirement: string }[] } };
+  };
+  assert.deepEqual(
+    denied.details.decision.violations.map((v) => v.requirement),
+    ['transformation'],
+  );
+
+  // No transformation and no provenance: continuity unknown, denied too.
+  const bare = testModel('bare');
+  await pushTo('acme/llm', bare, [await signatureFor(bare, trust.ci)]);
+  await rejectsWith(promote(bare), 'POLICY_DENIED');
+
+  // A signed parent (in the repository the material names): continuous, allowed.
+  const parent = testModel('parent');
+  await pushTo('acme/base', parent, [await signatureFor(parent, trust.ci)]);
+  const child = testModel('child');
+  await pushTo(
+    'acme/llm',
+    child,
+    [await signatureFor(child, trust.ci)],
+    [await transformation(child, parent)],
+  );
+  const promoted = await promote(child);
+  assert.equal(promoted.decision.outcome, 'allow');
+});
+
+test('every retrieval is audited, from unprotected environments too (allow and deny)', async (t) => {
+  const { registry, trust } = await setup(t);
+  await registry.createRepository(admin, 'acme/llm');
+  const model = testModel();
+  await pushModel(registry, model, [await signatureFor(model, trust.ci)]);
+  await registry.retrieve(ci, 'acme/llm', 'staging', { kind: 'digest', digest: model.digest });
+  await rejectsWith(
+    registry.retrieve(ci, 'acme/llm', 'staging', { kind: 'tag', tag: 'missing' }),
+    'TAG_NOT_FOUND',
+  );
+  const stream = await registry.openArtifactBlob(
+    ci,
+    'acme/llm',
+    'staging',
+    model.digest,
+    model.resources[0]!.blob,
+  );
+  stream.stream.resume();
+  const retrievals = (await registry.listAudit()).filter((r) => r.action === 'retrieve');
+  assert.deepEqual(
+    retrievals.map((r) => [r.environment, r.decision, r.reasons[0] ?? null]),
+    [
+      ['staging', 'allow', null],
+      ['staging', 'deny', 'TAG_NOT_FOUND'],
+      ['staging', 'allow', null],
+    ],
+  );
 });

@@ -4,6 +4,7 @@ import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { POLICY_API_VERSION } from '../../src/policy/index.js';
 import { DEFAULT_ENVIRONMENTS, Registry } from '../../src/registry/index.js';
 import { buildServer, createServerAuth, ensureBootstrapAdmin } from '../../src/server/index.js';
 import { tempDir } from '../helpers.js';
@@ -443,4 +444,112 @@ test('with the real auth: bootstrap admin issues a token, grants a role, revokes
       audit.includes('role.grant') &&
       audit.includes('token.revoke'),
   );
+});
+
+test('stored exceptions and break-glass grants: admin routes, role checks, TTL cap, applied and audited', async (t) => {
+  const s = await ready(t);
+  await s.grant('oncall', 'break-glass', 'acme/*', 'production');
+  const waived = testModel('waived');
+  const glass = testModel('glass');
+  for (const m of [waived, glass]) {
+    const pushed = await pushModel(s, m, [await signatureFor(m, s.trust.stranger)]);
+    assert.equal(pushed.status, 201, JSON.stringify(pushed.json));
+  }
+  const promote = (m: TestModel, who: string) =>
+    call(s, 'POST', `/v1/repos/${REPO}/promotions`, who, {
+      digest: m.digest,
+      from: 'staging',
+      to: 'production',
+    });
+  assert.equal((await promote(waived, 'promoter')).json.error?.code, 'POLICY_DENIED');
+
+  const now = Date.now();
+  const exception = (requirement: string) => ({
+    document: {
+      apiVersion: POLICY_API_VERSION,
+      kind: 'PolicyException',
+      metadata: { name: 'vendor-model' },
+      spec: {
+        policy: 'production',
+        requirements: [requirement],
+        scope: {
+          repositories: ['acme/llm'],
+          environments: ['production'],
+          digests: [waived.digest],
+        },
+        owner: 'security',
+        justification: 'vendor model signed out of band',
+        ticket: 'SEC-42',
+        createdAt: new Date(now - 60_000).toISOString(),
+        expiresAt: new Date(now + 86_400_000).toISOString(),
+      },
+    },
+  });
+  const notAdmin = await call(s, 'POST', '/v1/exceptions', 'promoter', exception('signatures:ci'));
+  assert.equal(notAdmin.json.error?.code, 'ACCESS_DENIED');
+  const misspelt = await call(s, 'POST', '/v1/exceptions', 'admin', exception('signatures:cj'));
+  assert.equal(misspelt.status, 422);
+  assert.equal(misspelt.json.error?.code, 'POLICY_INVALID');
+  const created = await call(s, 'POST', '/v1/exceptions', 'admin', exception('signatures:ci'));
+  assert.equal(created.status, 201, JSON.stringify(created.json));
+  const listed = await call(s, 'GET', '/v1/exceptions', 'admin');
+  assert.equal((listed.json['exceptions'] as unknown[]).length, 1);
+
+  const allowed = await promote(waived, 'promoter');
+  assert.equal(allowed.status, 200, JSON.stringify(allowed.json));
+  const decision = allowed.json['decision'] as { exceptions: { name: string; state: string }[] };
+  assert.deepEqual(
+    decision.exceptions.map((e) => [e.name, e.state]),
+    [['vendor-model', 'applied']],
+  );
+  // The exception names one digest: the other model is still denied.
+  assert.equal((await promote(glass, 'promoter')).json.error?.code, 'POLICY_DENIED');
+
+  const request = {
+    name: 'inc-7-glass',
+    repository: 'acme/llm',
+    environment: 'production',
+    incident: 'INC-7',
+    reason: 'rollback during outage',
+    ttlSeconds: 7 * 86400,
+  };
+  // admin does not imply break-glass; the role is per repository and environment.
+  assert.equal(
+    (await call(s, 'POST', '/v1/break-glass', 'admin', request)).json.error?.code,
+    'ACCESS_DENIED',
+  );
+  assert.equal(
+    (await call(s, 'POST', '/v1/break-glass', 'oncall', { ...request, environment: 'staging' }))
+      .json.error?.code,
+    'ACCESS_DENIED',
+  );
+  const granted = await call(s, 'POST', '/v1/break-glass', 'oncall', request);
+  assert.equal(granted.status, 201, JSON.stringify(granted.json));
+  const grant = granted.json['grant'] as { expiresAt: string; at: string };
+  // Asked for a week, capped at the policy's break-glass TTL (default 4 h).
+  assert.equal(Date.parse(grant.expiresAt) - Date.parse(grant.at), 4 * 3600 * 1000);
+
+  const byGlass = await promote(glass, 'oncall');
+  assert.equal(byGlass.status, 200, JSON.stringify(byGlass.json));
+  assert.equal((byGlass.json['decision'] as { outcome: string }).outcome, 'allow-by-break-glass');
+
+  const records = (await s.registry.listAudit()).map((r) => [
+    r.action,
+    r.decision,
+    r.actor.subject,
+  ]);
+  for (const expected of [
+    ['exception.use', 'deny', 'admin'],
+    ['exception.use', 'allow', 'admin'],
+    ['exception.use', 'allow-with-violations', 'promoter'],
+    ['break-glass.grant', 'deny', 'oncall'],
+    ['break-glass.grant', 'allow', 'oncall'],
+    ['break-glass.use', 'allow-by-break-glass', 'oncall'],
+    ['promote', 'allow-by-break-glass', 'oncall'],
+  ]) {
+    assert.ok(
+      records.some((r) => JSON.stringify(r) === JSON.stringify(expected)),
+      `audited: ${JSON.stringify(expected)}`,
+    );
+  }
 });
