@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createPrivateKey } from 'node:crypto';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { test, type TestContext } from 'node:test';
@@ -11,9 +12,19 @@ import {
 } from '../../src/attest/index.js';
 import { bundleFromJSON, statementFromPayload } from '../../src/envelope/index.js';
 import { isCairnError } from '../../src/errors/index.js';
+import {
+  addSigner,
+  fileSigner,
+  generateKeyPair,
+  initialTrustRoot,
+  signTrustRoot,
+  verifyTrustRoot,
+} from '../../src/keys/index.js';
+import { signManifest } from '../../src/sign/index.js';
 import { Registry, type RegistryPolicies } from '../../src/registry/index.js';
 import type { Actor, BlobStore } from '../../src/store/index.js';
 import { tempDir } from '../helpers.js';
+import { codeSigningPki } from '../keys/x509-builder.js';
 import {
   productionPolicy,
   sha256,
@@ -487,4 +498,52 @@ test('every retrieval is audited, from unprotected environments too (allow and d
       ['staging', 'allow', null],
     ],
   );
+});
+
+test("certificate signers verify against the trust root entry's own CA roots", async (t) => {
+  const at = new Date(Date.now() - 60_000);
+  const pki = codeSigningPki();
+  const impostor = codeSigningPki(); // same names, another CA
+  const rootKey = fileSigner(createPrivateKey(generateKeyPair('ecdsa-p256').privateKeyPem));
+  const doc = addSigner(
+    initialTrustRoot([rootKey.publicKey], 1, at),
+    {
+      id: 'ci',
+      identity: {
+        kind: 'certificate',
+        subject: pki.leafCert.subject,
+        issuer: pki.caCert.subject,
+        roots: [pki.caCert.toString()],
+      },
+      repositories: ['**'],
+      environments: ['**'],
+    },
+    at,
+  );
+  const base = await testTrust();
+  const trust = { ...base, root: verifyTrustRoot(await signTrustRoot(doc, [rootKey])) };
+  const { registry } = await setup(t, { trust });
+  await registry.createRepository(admin, 'acme/llm');
+  const signed = async (model: TestModel, p: ReturnType<typeof codeSigningPki>) =>
+    (
+      await signManifest(
+        model.manifest,
+        fileSigner(p.leaf.privateKey, { certificateChain: [p.leafCert] }),
+      )
+    ).bundle
+      .toString('utf8')
+      .trimEnd();
+  const promote = (model: TestModel) =>
+    registry.promote(ci, 'acme/llm', { digest: model.digest, from: 'staging', to: 'production' });
+
+  const forged = testModel('forged');
+  await pushModel(registry, forged, [await signed(forged, impostor)]);
+  const denied = (await rejectsWith(promote(forged), 'POLICY_DENIED')) as {
+    details: { refused: string[] };
+  };
+  assert.deepEqual(denied.details.refused, ['signature:CERT_CHAIN_INVALID']);
+
+  const model = testModel('released');
+  await pushModel(registry, model, [await signed(model, pki)]);
+  assert.equal((await promote(model)).decision.outcome, 'allow');
 });
