@@ -80,21 +80,32 @@ function newSigner(): Signer {
 
 /** A trust root (one root key) listing the CI key for every repository and environment. */
 export async function testTrust(at = new Date(Date.now() - 60_000)): Promise<TestTrust> {
-  const rootKey = newSigner();
   const ci = newSigner();
+  const root = await trustRootWithCi({ kind: 'key', publicKey: ci.publicKey }, at);
+  return { root, ci, stranger: newSigner(), server: newSigner() };
+}
+
+/**
+ * A signed, verified trust root (one root key) whose one signer `ci` is `identity`, for every
+ * repository and environment, scoped to model signatures and transformation attestations.
+ */
+export async function trustRootWithCi(
+  identity: Parameters<typeof addSigner>[1]['identity'],
+  at = new Date(Date.now() - 60_000),
+): Promise<TrustRoot> {
+  const rootKey = newSigner();
   const doc = addSigner(
     initialTrustRoot([rootKey.publicKey], 1, at),
     {
       id: 'ci',
-      identity: { kind: 'key', publicKey: ci.publicKey },
+      identity,
       repositories: ['**'],
       environments: ['**'],
       predicateTypes: [OMS_PREDICATE_TYPE, CAIRN_TRANSFORMATION_V1],
     },
     at,
   );
-  const root = verifyTrustRoot(await signTrustRoot(doc, [rootKey]));
-  return { root, ci, stranger: newSigner(), server: newSigner() };
+  return verifyTrustRoot(await signTrustRoot(doc, [rootKey]));
 }
 
 export async function signatureFor(model: TestModel, signer: Signer): Promise<string> {

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createPrivateKey } from 'node:crypto';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { test, type TestContext } from 'node:test';
@@ -12,14 +11,7 @@ import {
 } from '../../src/attest/index.js';
 import { bundleFromJSON, statementFromPayload } from '../../src/envelope/index.js';
 import { isCairnError } from '../../src/errors/index.js';
-import {
-  addSigner,
-  fileSigner,
-  generateKeyPair,
-  initialTrustRoot,
-  signTrustRoot,
-  verifyTrustRoot,
-} from '../../src/keys/index.js';
+import { fileSigner } from '../../src/keys/index.js';
 import { signManifest } from '../../src/sign/index.js';
 import { Registry, type RegistryPolicies } from '../../src/registry/index.js';
 import type { Actor, BlobStore } from '../../src/store/index.js';
@@ -31,6 +23,7 @@ import {
   signatureFor,
   testModel,
   testTrust,
+  trustRootWithCi,
   type TestModel,
   type TestTrust,
 } from './fixtures.js';
@@ -501,27 +494,15 @@ test('every retrieval is audited, from unprotected environments too (allow and d
 });
 
 test("certificate signers verify against the trust root entry's own CA roots", async (t) => {
-  const at = new Date(Date.now() - 60_000);
   const pki = codeSigningPki();
   const impostor = codeSigningPki(); // same names, another CA
-  const rootKey = fileSigner(createPrivateKey(generateKeyPair('ecdsa-p256').privateKeyPem));
-  const doc = addSigner(
-    initialTrustRoot([rootKey.publicKey], 1, at),
-    {
-      id: 'ci',
-      identity: {
-        kind: 'certificate',
-        subject: pki.leafCert.subject,
-        issuer: pki.caCert.subject,
-        roots: [pki.caCert.toString()],
-      },
-      repositories: ['**'],
-      environments: ['**'],
-    },
-    at,
-  );
-  const base = await testTrust();
-  const trust = { ...base, root: verifyTrustRoot(await signTrustRoot(doc, [rootKey])) };
+  const root = await trustRootWithCi({
+    kind: 'certificate',
+    subject: pki.leafCert.subject,
+    issuer: pki.caCert.subject,
+    roots: [pki.caCert.toString()],
+  });
+  const trust = { ...(await testTrust()), root };
   const { registry } = await setup(t, { trust });
   await registry.createRepository(admin, 'acme/llm');
   const signed = async (model: TestModel, p: ReturnType<typeof codeSigningPki>) =>
