@@ -119,7 +119,13 @@ spec:
     return p;
   };
   /** `cairn verify MODEL --trust-root … --policy DIR` for acme/llm in production, as JSON. */
-  const verify = (policyDir: string, signatures: string[] = [], json = true, repo = 'acme/llm') =>
+  const verify = (
+    policyDir: string,
+    signatures: string[] = [],
+    json = true,
+    repo = 'acme/llm',
+    ...extra: string[]
+  ) =>
     cli([
       'verify',
       model,
@@ -135,6 +141,7 @@ spec:
       'production',
       ...signatures.flatMap((sig) => ['--signature', sig]),
       ...(json ? ['--json'] : []),
+      ...extra,
     ]);
   return { dir, model, qaSig, policies, verify };
 }
@@ -192,6 +199,15 @@ test('verify --trust-root --policy: two trust-root signers and scoped attestatio
   assert.equal(human.code, 0, human.stderr);
   assert.match(human.stdout, /trust root v4: qa, release/);
   assert.match(human.stdout, /^ALLOW /m);
+
+  // --require with --policy: the required kinds must verify in scope, then the policy decides.
+  const policyDir = s.policies('https://ci.example/builder');
+  const required = await s.verify(policyDir, both, true, 'acme/llm', '--require', 'scan');
+  assert.equal(required.code, 0, required.stdout);
+  assert.equal(required.json<Out>().policy.outcome, 'allow');
+  const training = await s.verify(policyDir, both, true, 'acme/llm', '--require', 'training');
+  assert.equal(training.code, 1);
+  assert.equal(training.json<Out>().error?.code, 'ATTESTATION_REQUIRED');
 });
 
 test('verify --trust-root --policy: one signer short, or a condition the predicate fails, denies', async (t) => {
