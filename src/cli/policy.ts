@@ -458,10 +458,7 @@ export async function trustRootPolicyCommand(
     modelPath,
     { digest: result.digest, signatures, bundles },
     verifier,
-    {
-      ...flags,
-      action: 'verify',
-    },
+    { ...flags, action: 'verify' },
   );
   const decision = evaluate(evidence.facts, set.policies, set.exceptions, set.grants, at);
   if (flags.json) {
@@ -474,6 +471,9 @@ export async function trustRootPolicyCommand(
   } else {
     for (const w of result.warnings) note(io, `warning: ${w}`);
     const tr = result.trustRoot;
+    for (const o of tr.signatures) {
+      if (!o.ok) note(io, `warning: ${o.signature} does not count: ${o.code}: ${o.message}`);
+    }
     say(
       io,
       `Signature verified: ${result.digest} (trust root v${tr.version}: ${tr.counted.join(', ')})`,
