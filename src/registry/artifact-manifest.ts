@@ -130,6 +130,8 @@ function invalid(issues: readonly RequestIssue[]): ValidationError {
 export async function checkResources(
   resources: readonly StoredResource[],
   blobs: BlobStore,
+  /** Whether the pushing repository may use the blob; one it may not is reported as absent. */
+  usable: (blob: StoredResource['blob']) => Promise<boolean> = () => Promise.resolve(true),
 ): Promise<StoredResource[]> {
   const issues: RequestIssue[] = [];
   const seen = new Set<string>();
@@ -150,7 +152,9 @@ export async function checkResources(
   }
   for (const [i, r] of resources.entries()) {
     if (issues.length >= 100) break;
-    const info = await blobs.stat(r.blob);
+    // Stat first: a blob store that is down fails closed (STORE_UNAVAILABLE) either way.
+    const stored = await blobs.stat(r.blob);
+    const info = stored !== undefined && (await usable(r.blob)) ? stored : undefined;
     if (info === undefined) {
       issues.push({ path: `resources[${i}].blob`, message: `blob ${r.blob} was not uploaded` });
     } else if (info.size !== r.size) {

@@ -121,6 +121,14 @@ interface AuditContext {
 /** The verifier id Cairn's registry writes into its promotion summaries (SLSA VSA v1). */
 export const CAIRN_REGISTRY_VERIFIER = 'https://cairn.dev/registry/v1';
 
+/**
+ * The hidden environment where upload commits link blobs to a repository. Its name is not a
+ * valid environment name (leading `_`), so no route can address it.
+ */
+const UPLOAD_LINKS = '_uploads';
+/** Most repositories whose blob lists are cached at once (then the cache starts over). */
+const MAX_CACHED_REPOSITORIES = 1024;
+
 /** Most parents of one artifact whose signatures a gate looks up (transformation continuity). */
 const MAX_PARENTS = 64;
 
@@ -147,6 +155,8 @@ export class Registry {
   private readonly policies: RegistryPolicies;
   private readonly signer: Signer | undefined;
   private readonly clock: () => Date;
+  /** Per repository: the blobs its artifacts list, and when that was read (see `repositoryBlob`). */
+  private readonly repositoryBlobs = new Map<string, { blobs: Set<string>; readAt: number }>();
 
   constructor(options: RegistryOptions) {
     this.metadata = options.metadata;
@@ -209,6 +219,76 @@ export class Registry {
     return this.metadata.listRepositories();
   }
 
+  // ── blobs ───────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Commits an upload made through a repository and links the blob to it (a record in the
+   * repository's hidden upload-link environment, so every server on the database sees it).
+   * Only linked blobs — committed through this repository, or listed by its artifacts — can be
+   * named by its pushes or seen by its dedup checks.
+   */
+  async commitUpload(
+    actor: Actor,
+    repositoryInput: string,
+    uploadId: string,
+    digest: Sha256Digest,
+  ): Promise<{ digest: Sha256Digest; size: number }> {
+    const repo = await this.repository(repositoryInput);
+    const info = await this.blobs.commitUpload(uploadId, digest);
+    await this.metadata.putArtifact({
+      repository: repo.name,
+      environment: UPLOAD_LINKS,
+      digest: info.digest,
+      resources: [{ name: 'blob', blob: info.digest, size: info.size }],
+      serialization: { link: 'upload' },
+      pushedBy: actor,
+      at: this.clock(),
+    });
+    this.repositoryBlobs.get(repo.name)?.blobs.add(info.digest);
+    return { digest: info.digest, size: info.size };
+  }
+
+  /**
+   * The dedup check (`HEAD …/blobs/:digest`): the blob's size when it is stored **and** linked
+   * to this repository (committed through it, or listed by its artifacts); otherwise
+   * undefined, even when another repository holds the same bytes — so a caller with push
+   * rights somewhere cannot probe, or push an artifact naming, a file of another repository.
+   * Storage is still deduplicated across repositories: committing an upload of bytes already
+   * stored keeps one copy (the upload proves possession). The repository's links are cached
+   * for a few seconds; links are never removed, so a stale list can only answer "absent" (an
+   * extra read of the store), never "present" wrongly.
+   */
+  async repositoryBlob(
+    repositoryInput: string,
+    blob: Sha256Digest,
+  ): Promise<{ size: number } | undefined> {
+    const repo = await this.repository(repositoryInput);
+    const info = await this.blobs.stat(blob);
+    if (info === undefined || !(await this.linked(repo.name, blob))) return undefined;
+    return { size: info.size };
+  }
+
+  /** Whether `blob` is linked to the repository (see `repositoryBlob`). */
+  private async linked(repository: string, blob: Sha256Digest): Promise<boolean> {
+    const listed = async (fresh: boolean): Promise<boolean> => {
+      const cached = this.repositoryBlobs.get(repository);
+      if (cached !== undefined && (cached.blobs.has(blob) || !fresh)) {
+        return cached.blobs.has(blob);
+      }
+      const blobs = new Set<string>();
+      for (const env of [...this.environments.map((e) => e.name), UPLOAD_LINKS]) {
+        for (const a of await this.metadata.listArtifacts(repository, env)) {
+          for (const r of a.resources) blobs.add(r.blob);
+        }
+      }
+      if (this.repositoryBlobs.size >= MAX_CACHED_REPOSITORIES) this.repositoryBlobs.clear();
+      this.repositoryBlobs.set(repository, { blobs, readAt: Date.now() });
+      return blobs.has(blob);
+    };
+    // A miss re-reads the links (another server may have linked the blob a moment ago).
+    return listed(true);
+  }
+
   // ── push ────────────────────────────────────────────────────────────────────────────
 
   /**
@@ -241,7 +321,9 @@ export class Registry {
         );
       }
       const tag = request.tag === undefined ? undefined : tagName(request.tag);
-      const resources = await checkResources(request.resources, this.blobs);
+      const resources = await checkResources(request.resources, this.blobs, (blob) =>
+        this.linked(repo.name, blob),
+      );
       const manifest = await artifactManifest(
         resources,
         request.serialization,
@@ -263,6 +345,7 @@ export class Registry {
         pushedBy: actor,
         at,
       });
+      for (const r of resources) this.repositoryBlobs.get(repo.name)?.blobs.add(r.blob);
       const records: BundleRecord[] = [];
       for (const b of bundles) {
         const { bundle } = await this.metadata.addBundle({

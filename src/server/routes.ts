@@ -264,12 +264,13 @@ export const ROUTES: readonly RouteSpec[] = [
   {
     method: 'HEAD',
     url: '/v1/repos/:repo/blobs/:digest',
-    summary: 'Does the blob exist (dedup check before uploading)',
+    summary: "Does this repository's artifacts list the blob (dedup check before uploading)",
     responses: { 200: 'exists (Content-Length)', 404: 'absent' },
     handler: async (ctx) => {
       const repo = repoParam(ctx.request);
       await need(ctx, ['pusher'], repo);
-      const info = await ctx.registry.blobs.stat(digestParam(ctx.request));
+      // 404 unless this repository's artifacts list the blob: no probing other repositories.
+      const info = await ctx.registry.repositoryBlob(repo, digestParam(ctx.request));
       if (info === undefined) return ctx.reply.code(404).send();
       return ctx.reply.code(200).header('content-length', info.size).send();
     },
@@ -332,10 +333,11 @@ export const ROUTES: readonly RouteSpec[] = [
     query: { digest: 'sha256:<64 hex> the bytes must hash to' },
     responses: { 201: '{ok:true, blob:{digest, size}}', 422: 'BLOB_DIGEST_MISMATCH' },
     handler: async (ctx) => {
-      await need(ctx, ['pusher'], repoParam(ctx.request));
+      const repo = repoParam(ctx.request);
+      await need(ctx, ['pusher'], repo);
       const id = uploadParam(ctx.request);
       const digest = sha256Digest(query(ctx.request)['digest'], 'digest');
-      const blob = await ctx.registry.blobs.commitUpload(id, digest);
+      const blob = await ctx.registry.commitUpload(ctx.actor, repo, id, digest);
       void ctx.reply.code(201);
       return { ok: true, blob };
     },

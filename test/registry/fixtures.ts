@@ -1,4 +1,5 @@
 import { createHash, createPrivateKey } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { CAIRN_TRANSFORMATION_V1 } from '../../src/attest/index.js';
 import { OMS_PREDICATE_TYPE } from '../../src/envelope/index.js';
 import {
@@ -13,6 +14,7 @@ import {
 } from '../../src/keys/index.js';
 import { comparePaths, roleForPath, type Manifest } from '../../src/manifest/index.js';
 import { POLICY_API_VERSION, loadPolicySet, type PolicySet } from '../../src/policy/index.js';
+import type { Registry } from '../../src/registry/index.js';
 import { signManifest } from '../../src/sign/index.js';
 import type { Sha256Digest } from '../../src/store/index.js';
 
@@ -136,4 +138,15 @@ ${options.continuity === true ? '  transformation: {requireContinuity: true}\n' 
         issuer: ${JSON.stringify(deployer.issuer)}
 `;
   return loadPolicySet([{ source: 'production.yaml', text }]);
+}
+
+/** Uploads bytes through a repository as the blob routes do: begin, append, commit (linked). */
+export async function uploadBlob(
+  registry: Registry,
+  repository: string,
+  bytes: Buffer,
+): Promise<void> {
+  const u = await registry.blobs.beginUpload();
+  await registry.blobs.appendUpload(u.id, 0, Readable.from([bytes]), bytes.length);
+  await registry.commitUpload({ issuer: 'test', subject: 'ci' }, repository, u.id, sha256(bytes));
 }

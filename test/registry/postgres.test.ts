@@ -1,17 +1,11 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { after, test, type TestContext } from 'node:test';
 import { Registry } from '../../src/registry/index.js';
-import {
-  openFilesystemBlobStore,
-  openPostgresStore,
-  type Actor,
-  type BlobStore,
-} from '../../src/store/index.js';
+import { openFilesystemBlobStore, openPostgresStore, type Actor } from '../../src/store/index.js';
 import { tempDir } from '../helpers.js';
 import { freshDatabase, removeSharedPostgres, sharedPostgres } from '../store/postgres-server.js';
-import { productionPolicy, sha256, signatureFor, testModel, testTrust } from './fixtures.js';
+import { productionPolicy, signatureFor, testModel, testTrust, uploadBlob } from './fixtures.js';
 
 after(removeSharedPostgres);
 
@@ -44,19 +38,13 @@ async function twoServers(t: TestContext): Promise<[Registry, Registry] | undefi
   const pair: [Registry, Registry] = [await make(), await make()];
   const model = testModel();
   await pair[0].createRepository(ci, 'acme/llm');
-  for (const bytes of model.files.values()) await upload(pair[0].blobs, bytes);
+  for (const bytes of model.files.values()) await uploadBlob(pair[0], 'acme/llm', bytes);
   await pair[0].push(ci, 'acme/llm', 'staging', model.digest, {
     resources: model.resources,
     serialization: model.serialization as never,
     signatures: [await signatureFor(model, trust.ci)],
   });
   return pair;
-}
-
-async function upload(blobs: BlobStore, bytes: Buffer): Promise<void> {
-  const u = await blobs.beginUpload();
-  await blobs.appendUpload(u.id, 0, Readable.from([bytes]), bytes.length);
-  await blobs.commitUpload(u.id, sha256(bytes));
 }
 
 test('on PostgreSQL: two servers promote and move tags concurrently; one audit chain', async (t) => {

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { test, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
 import {
@@ -14,12 +13,12 @@ import { isCairnError } from '../../src/errors/index.js';
 import { fileSigner } from '../../src/keys/index.js';
 import { signManifest } from '../../src/sign/index.js';
 import { Registry, type RegistryPolicies } from '../../src/registry/index.js';
-import type { Actor, BlobStore } from '../../src/store/index.js';
+import type { Actor } from '../../src/store/index.js';
 import { tempDir } from '../helpers.js';
 import { codeSigningPki } from '../keys/x509-builder.js';
 import {
   productionPolicy,
-  sha256,
+  uploadBlob,
   signatureFor,
   testModel,
   testTrust,
@@ -62,14 +61,8 @@ async function setup(
   return { registry, trust, stores, dir };
 }
 
-async function upload(blobs: BlobStore, bytes: Buffer): Promise<void> {
-  const u = await blobs.beginUpload();
-  await blobs.appendUpload(u.id, 0, Readable.from([bytes]), bytes.length);
-  await blobs.commitUpload(u.id, sha256(bytes));
-}
-
 async function pushModel(registry: Registry, model: TestModel, signatures: string[] = []) {
-  for (const bytes of model.files.values()) await upload(registry.blobs, bytes);
+  for (const bytes of model.files.values()) await uploadBlob(registry, 'acme/llm', bytes);
   return registry.push(ci, 'acme/llm', 'staging', model.digest, {
     resources: model.resources,
     serialization: model.serialization as never,
@@ -117,7 +110,7 @@ test('a push whose resources do not hash to the digest is refused and nothing is
   const { registry } = await setup(t);
   await registry.createRepository(admin, 'acme/llm');
   const model = testModel();
-  for (const bytes of model.files.values()) await upload(registry.blobs, bytes);
+  for (const bytes of model.files.values()) await uploadBlob(registry, 'acme/llm', bytes);
   const wrong = testModel('other').digest;
   await rejectsWith(
     registry.push(ci, 'acme/llm', 'staging', wrong, {
@@ -148,7 +141,7 @@ test('production takes no direct push, from anyone', async (t) => {
   const { registry } = await setup(t);
   await registry.createRepository(admin, 'acme/llm');
   const model = testModel();
-  for (const bytes of model.files.values()) await upload(registry.blobs, bytes);
+  for (const bytes of model.files.values()) await uploadBlob(registry, 'acme/llm', bytes);
   await rejectsWith(
     registry.push(admin, 'acme/llm', 'production', model.digest, {
       resources: model.resources,
@@ -189,8 +182,9 @@ test('tags move and are recorded in a mutable repository, never move in a protec
     ],
   );
   // Protected repository: a set tag never moves.
-  for (const bytes of a.files.values()) await upload(registry.blobs, bytes);
   for (const m of [a, b]) {
+    // Blobs are linked per repository: acme/locked uploads its own (stored once).
+    for (const bytes of m.files.values()) await uploadBlob(registry, 'acme/locked', bytes);
     await registry.push(ci, 'acme/locked', 'staging', m.digest, {
       resources: m.resources,
       serialization: m.serialization as never,
@@ -405,7 +399,7 @@ test('transformation continuity comes from the stored transformation and the par
     signatures: string[],
     attestations: string[] = [],
   ) => {
-    for (const bytes of model.files.values()) await upload(registry.blobs, bytes);
+    for (const bytes of model.files.values()) await uploadBlob(registry, repository, bytes);
     await registry.push(ci, repository, 'staging', model.digest, {
       resources: model.resources,
       serialization: model.serialization as never,

@@ -553,3 +553,54 @@ test('stored exceptions and break-glass grants: admin routes, role checks, TTL c
     );
   }
 });
+
+test('blob HEAD answers only for blobs this repository lists: no probing other repositories', async (t) => {
+  const s = await ready(t);
+  const other = encodeURIComponent('acme/other');
+  assert.equal((await call(s, 'POST', '/v1/repos', 'admin', { name: 'acme/other' })).status, 201);
+  const model = testModel();
+  assert.equal((await pushModel(s, model)).status, 201);
+  const head = async (repo: string, blob: string) =>
+    (
+      await s.app.inject({
+        method: 'HEAD',
+        url: `/v1/repos/${repo}/blobs/${blob}`,
+        headers: bearer('ci'),
+      })
+    ).statusCode;
+  const blob = model.resources[0]!;
+  assert.equal(await head(REPO, blob.blob), 200);
+  assert.equal(await head(other, blob.blob), 404, 'stored, but not linked to acme/other');
+  assert.equal(await head(REPO, sha256(Buffer.from('never uploaded'))), 404);
+  // Nor can acme/other push an artifact naming acme/llm's blobs (and then read them).
+  const borrowed = await call(
+    s,
+    'PUT',
+    `/v1/repos/${other}/envs/staging/artifacts/${model.digest}`,
+    'ci',
+    {
+      resources: model.resources,
+      serialization: model.serialization,
+    },
+  );
+  assert.equal(borrowed.status, 422, JSON.stringify(borrowed.json));
+  assert.equal(borrowed.json.error?.code, 'ARTIFACT_INVALID');
+
+  // Uploading the same bytes again proves possession and keeps one stored copy.
+  const bytes = model.files.get(blob.name)!;
+  const begin = await call(s, 'POST', `/v1/repos/${other}/blobs/uploads`, 'ci');
+  const id = (begin.json['upload'] as { id: string }).id;
+  await call(s, 'PATCH', `/v1/repos/${other}/blobs/uploads/${id}`, 'ci', bytes, {
+    ...OCTET,
+    'upload-offset': '0',
+  });
+  const commit = await call(
+    s,
+    'PUT',
+    `/v1/repos/${other}/blobs/uploads/${id}?digest=${blob.blob}`,
+    'ci',
+  );
+  assert.equal(commit.status, 201, JSON.stringify(commit.json));
+  assert.equal(await head(other, blob.blob), 200, 'committed through acme/other: linked');
+  assert.equal(await head(other, model.resources[1]!.blob), 404, 'the others still are not');
+});
