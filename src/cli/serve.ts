@@ -240,9 +240,8 @@ export const defaultServeDependencies: ServeDependencies = {
       case 'filesystem':
         return store.openFilesystemBlobStore({ root: backend.dir });
       case 'oci':
-        throw new UsageError('USAGE', '--blobs oci://… is not available in this build yet', {
-          hint: 'Use the filesystem blob store (the default) until the OCI blob store lands.',
-        });
+        // Plain HTTP only to a loopback registry; anything else must speak TLS.
+        return store.openOciBlobStore({ url: backend.url });
     }
   },
   async auth(metadata) {
