@@ -1,14 +1,17 @@
 import type { X509Certificate } from 'node:crypto';
 import {
+  CAIRN_TRANSFORMATION_V1,
+  transformationFromJSON,
   verifierForTrustRoot,
+  type ArtifactEvidence,
   type BundleVerifier,
   type VerifiedAttestation,
 } from '../attest/index.js';
+import { bundleFromJSON, statementFromPayload } from '../envelope/index.js';
 import { UsageError, VerificationError, isCairnError } from '../errors/index.js';
 import type { TrustRoot } from '../keys/index.js';
 import { trustRootNames, type SignatureFacts } from '../policy/index.js';
 import type { BundleRecord, Sha256Digest } from '../store/index.js';
-import type { SignerFacts } from '../verify/index.js';
 
 /** What the server trusts when it re-verifies signatures and attestations. */
 export interface RegistryTrust {
@@ -50,7 +53,7 @@ export interface EvidenceScope {
  * signer's own CA roots or keyless identity from the trust root). Without a trust root every
  * bundle is refused.
  */
-function verifierFor(trust: RegistryTrust, scope: EvidenceScope): BundleVerifier {
+export function registryVerifier(trust: RegistryTrust, scope: EvidenceScope): BundleVerifier {
   const root = trust.root;
   if (root === undefined) {
     const refuse = (): never => {
@@ -82,7 +85,7 @@ export function verifyEvidence(
   trust: RegistryTrust,
   scope: EvidenceScope & { readonly digest: Sha256Digest },
 ): VerifiedBundles {
-  const verifier = verifierFor(trust, scope);
+  const verifier = registryVerifier(trust, scope);
   const signatures: SignatureFacts[] = [];
   const attestations: VerifiedAttestation[] = [];
   const refused: RefusedBundle[] = [];
@@ -119,21 +122,50 @@ export function verifyEvidence(
   return { signatures, attestations, refused };
 }
 
-/**
- * The verified signatures over `parent` among its stored bundles, checked in the scope where
- * the parent is stored (for transformation continuity: a derived model counts only when its
- * parent carries a trusted signature of its own).
- */
-export function verifyParentSignatures(
+/** Stored bundles as the attest chain walker reads an artifact's evidence. */
+export function chainEvidence(
+  repository: string,
   bundles: readonly BundleRecord[],
-  trust: RegistryTrust,
-  scope: EvidenceScope & { readonly digest: Sha256Digest },
-): { readonly digest: Sha256Digest; readonly signer: SignerFacts }[] {
-  return verifyEvidence(
-    bundles.filter((b) => b.kind === 'signature'),
-    trust,
-    scope,
-  ).signatures.map((s) => ({ digest: s.digest, signer: s.signer }));
+): ArtifactEvidence {
+  const entry = (b: BundleRecord) => ({
+    source: `registry:${repository}/${b.id}`,
+    bundle: Buffer.from(b.bundle, 'utf8'),
+    claimedPredicateType: b.predicateType,
+  });
+  return {
+    signatures: bundles.filter((b) => b.kind === 'signature').map(entry),
+    attestations: bundles.filter((b) => b.kind === 'attestation').map(entry),
+  };
+}
+
+/**
+ * The parents the stored transformation attestations *claim* (read unverified: only to know
+ * which ancestors' bundles to load for the chain walker, which verifies every one), with the
+ * repositories to look in: the child's own, and the one a material's name names.
+ */
+export function claimedParents(
+  repository: string,
+  bundles: readonly BundleRecord[],
+): { readonly digest: Sha256Digest; readonly name?: string }[] {
+  const parents: { digest: Sha256Digest; name?: string }[] = [];
+  for (const b of bundles) {
+    if (b.kind !== 'attestation' || b.predicateType !== CAIRN_TRANSFORMATION_V1) continue;
+    try {
+      const statement = statementFromPayload(
+        bundleFromJSON(Buffer.from(b.bundle, 'utf8')).dsseEnvelope.payload,
+      );
+      for (const m of transformationFromJSON(statement.predicate).materials) {
+        parents.push({
+          digest: m.digest as Sha256Digest,
+          ...(m.name === undefined || m.name === repository ? {} : { name: m.name }),
+        });
+      }
+    } catch (err) {
+      if (!isCairnError(err)) throw err;
+      // Unreadable: the walker refuses it on its own when it meets it.
+    }
+  }
+  return parents;
 }
 
 /** Reasons for the audit trail: each refused bundle's code, prefixed by its kind. */

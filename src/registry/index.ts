@@ -11,7 +11,7 @@ export {
   tagName,
 } from './names.js';
 export { artifactManifest, manifestDigest } from './artifact-manifest.js';
-export { verifyEvidence, verifyParentSignatures } from './evidence.js';
+export { verifyEvidence } from './evidence.js';
 export {
   MAX_BUNDLE_TEXT,
   MAX_PUSH_BUNDLES,

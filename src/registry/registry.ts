@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
 import { Transform } from 'node:stream';
 import {
-  CAIRN_TRANSFORMATION_V1,
+  MAX_CHAIN_ARTIFACTS,
+  MAX_CHAIN_DEPTH,
   SLSA_VERIFICATION_SUMMARY_V1,
   buildVerificationSummary,
-  transformationFromJSON,
+  traceLineage,
+  type ArtifactEvidence,
+  type LineageResult,
   serializeStatement,
   signAttestation,
   type JsonValue,
@@ -18,7 +21,7 @@ import {
   type CairnError,
 } from '../errors/index.js';
 import type { Signer } from '../keys/index.js';
-import { inspectBundle, type SignerFacts } from '../verify/index.js';
+import { inspectBundle } from '../verify/index.js';
 import {
   OMS_PREDICATE_TYPE,
   OMS_PREDICATE_TYPE_COMPAT,
@@ -59,11 +62,12 @@ import type {
 import { artifactManifest, checkResources, requireDigest } from './artifact-manifest.js';
 import { DEFAULT_ENVIRONMENTS, checkEnvironments, type EnvironmentConfig } from './environments.js';
 import {
+  chainEvidence,
+  claimedParents,
   refusedReasons,
+  registryVerifier,
   verifyEvidence,
-  verifyParentSignatures,
   type RegistryTrust,
-  type VerifiedBundles,
 } from './evidence.js';
 import { repositoryName, tagName } from './names.js';
 import type {
@@ -128,9 +132,6 @@ export const CAIRN_REGISTRY_VERIFIER = 'https://cairn.dev/registry/v1';
 const UPLOAD_LINKS = '_uploads';
 /** Most repositories whose blob lists are cached at once (then the cache starts over). */
 const MAX_CACHED_REPOSITORIES = 1024;
-
-/** Most parents of one artifact whose signatures a gate looks up (transformation continuity). */
-const MAX_PARENTS = 64;
 
 /** The policy document kind each stored policy-data kind holds. */
 const KIND_OF_DATA = {
@@ -793,12 +794,13 @@ export class Registry {
       digest,
       at: now,
     });
+    const lineage = await this.lineage(repository, environment, digest, bundles, now);
     const facts = factsFromEvidence(
       {
         digest,
         signatures: verified.signatures,
         attestations: verified.attestations,
-        parentSignatures: await this.parentSignatures(repository, digest, verified, now),
+        ...(lineage === undefined ? {} : { lineage }),
       },
       {
         repository,
@@ -832,46 +834,64 @@ export class Registry {
   }
 
   /**
-   * Verified signatures of the parents that verified transformation attestations about
-   * `digest` name (their materials), looked up where the registry holds them: the same
-   * repository, or the repository a material names, in any environment, verified in the scope
-   * where the parent is stored. At most MAX_PARENTS parents are looked up.
+   * The artifact's lineage walked back to signed roots with the attest domain's chain walker
+   * (`traceLineage`), over the ancestors' bundles the registry holds: each parent a stored
+   * transformation claims is looked up in the child's repository and in the repository the
+   * material names, in any environment (at most MAX_CHAIN_DEPTH hops and MAX_CHAIN_ARTIFACTS
+   * artifacts). Every bundle is verified by the walker with the gate's trust and scope, so
+   * a parent's signer must be trusted for the repository and environment being entered.
+   * Undefined without a trust root (nothing verifies then anyway).
    */
-  private async parentSignatures(
+  private async lineage(
     repository: string,
+    environment: string,
     digest: Sha256Digest,
-    verified: VerifiedBundles,
+    bundles: readonly BundleRecord[],
     at: Date,
-  ): Promise<{ digest: Sha256Digest; signer: SignerFacts }[]> {
-    const materials = verified.attestations
-      .filter((a) => a.digest === digest && a.predicateType === CAIRN_TRANSFORMATION_V1)
-      .flatMap((a) => transformationFromJSON(a.predicate).materials)
-      .slice(0, MAX_PARENTS);
-    const found: { digest: Sha256Digest; signer: SignerFacts }[] = [];
-    for (const m of materials) {
-      const parent = m.digest;
-      const repositories = [repository];
-      if (m.name !== undefined && isRepositoryName(m.name) && m.name !== repository) {
-        repositories.push(m.name);
+  ): Promise<LineageResult | undefined> {
+    if (this.trust.root === undefined) return undefined;
+    const ancestors = new Map<string, ArtifactEvidence>();
+    let frontier = claimedParents(repository, bundles).map((p) => ({ ...p, child: repository }));
+    for (let depth = 0; depth < MAX_CHAIN_DEPTH && frontier.length > 0; depth++) {
+      const next: typeof frontier = [];
+      for (const p of frontier) {
+        if (ancestors.has(p.digest) || ancestors.size >= MAX_CHAIN_ARTIFACTS) continue;
+        const found = await this.storedBundles(
+          p.name === undefined ? [p.child] : [p.child, p.name],
+          p.digest,
+        );
+        if (found === undefined) continue;
+        ancestors.set(p.digest, chainEvidence(found.repository, found.bundles));
+        next.push(
+          ...claimedParents(found.repository, found.bundles).map((q) => ({
+            ...q,
+            child: found.repository,
+          })),
+        );
       }
-      search: for (const repo of repositories) {
-        for (const env of this.environments) {
-          if ((await this.metadata.getArtifact(repo, env.name, parent)) === undefined) continue;
-          const bundles = await this.metadata.listBundles(repo, parent);
-          const signatures = verifyParentSignatures(bundles, this.trust, {
-            repository: repo,
-            environment: env.name,
-            digest: parent,
-            at,
-          });
-          if (signatures.length > 0) {
-            found.push(...signatures);
-            break search;
-          }
-        }
+      frontier = next;
+    }
+    return traceLineage(
+      digest,
+      chainEvidence(repository, bundles),
+      { find: (d) => ancestors.get(d) },
+      registryVerifier(this.trust, { repository, environment, at }),
+    );
+  }
+
+  /** The bundles of `digest` in the first of `repositories` that holds the artifact. */
+  private async storedBundles(
+    repositories: readonly string[],
+    digest: Sha256Digest,
+  ): Promise<{ repository: string; bundles: BundleRecord[] } | undefined> {
+    for (const name of repositories) {
+      if (!isRepositoryName(name)) continue;
+      for (const env of this.environments) {
+        if ((await this.metadata.getArtifact(name, env.name, digest)) === undefined) continue;
+        return { repository: name, bundles: await this.metadata.listBundles(name, digest) };
       }
     }
-    return found;
+    return undefined;
   }
 
   // ── exceptions and break-glass grants ───────────────────────────────────────────────

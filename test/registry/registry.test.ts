@@ -456,6 +456,31 @@ test('transformation continuity comes from the stored transformation and the par
   );
   const promoted = await promote(child);
   assert.equal(promoted.decision.outcome, 'allow');
+
+  // Two hops (the chain walker): base (signed) → mid (transformation only) → grandchild.
+  const mid = testModel('mid');
+  await pushTo('acme/base', mid, [], [await transformation(mid, parent)]);
+  const grandchild = testModel('grandchild');
+  await pushTo(
+    'acme/llm',
+    grandchild,
+    [await signatureFor(grandchild, trust.ci)],
+    [await transformation(grandchild, mid)],
+  );
+  const twoHops = await promote(grandchild);
+  assert.equal(twoHops.decision.outcome, 'allow');
+  assert.match(JSON.stringify(twoHops.decision), /through 2 verified steps/);
+  // …and a chain whose middle hop vouches for nothing is broken.
+  const stray = testModel('stray');
+  await pushTo('acme/base', stray, []);
+  const lost = testModel('lost');
+  await pushTo(
+    'acme/llm',
+    lost,
+    [await signatureFor(lost, trust.ci)],
+    [await transformation(lost, stray)],
+  );
+  await rejectsWith(promote(lost), 'POLICY_DENIED');
 });
 
 test('every retrieval is audited, from unprotected environments too (allow and deny)', async (t) => {
