@@ -156,7 +156,7 @@ export function claimedParents(
       );
       for (const m of transformationFromJSON(statement.predicate).materials) {
         parents.push({
-          digest: m.digest as Sha256Digest,
+          digest: m.digest,
           ...(m.name === undefined || m.name === repository ? {} : { name: m.name }),
         });
       }
