@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { repoRoot, keyed, runCli, tempDir } from '../helpers.js';
+import { keyed, runCli, tempDir } from '../helpers.js';
+import {
+  startServe as serve,
+  stopServe as stop,
+  type ServeProcess as Served,
+} from '../server/serve-process.js';
 import { startRegistry } from '../store/registry-server.js';
 
 /**
@@ -11,59 +15,6 @@ import { startRegistry } from '../store/registry-server.js';
  * blobs under --data-dir) and with `--blobs oci://…` against a real docker-registry, driven by
  * the real client commands (token in CAIRN_TOKEN, never argv).
  */
-
-const CLI = join(repoRoot, 'bin', 'cairn.js');
-
-interface Served {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly token: string | undefined;
-  readonly stderr: () => string;
-}
-
-async function serve(t: TestContext, args: readonly string[]): Promise<Served> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--json', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, CAIRN_LOG_LEVEL: 'warn' },
-  });
-  t.after(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  let out = '';
-  let err = '';
-  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-  const info = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 30_000);
-    child.stdout.on('data', (b: Buffer) => {
-      out += b.toString();
-      let parsed: Record<string, unknown>;
-      try {
-        parsed = JSON.parse(out) as Record<string, unknown>;
-      } catch {
-        return; // the JSON document is still arriving
-      }
-      clearTimeout(timer);
-      resolve(parsed);
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`serve exited ${String(code)}: ${err}`));
-    });
-  });
-  const token = info['bootstrapAdminToken'];
-  return {
-    child,
-    url: info['url'] as string,
-    token: typeof token === 'string' ? token : undefined,
-    stderr: () => err,
-  };
-}
-
-async function stop(s: Served): Promise<number | null> {
-  const exited = new Promise<number | null>((resolve) => s.child.on('exit', resolve));
-  s.child.kill('SIGTERM');
-  return exited;
-}
 
 /** A model signed with the committed test key, in a fresh directory. */
 function signedModel(t: TestContext): { model: string; pub: string } {

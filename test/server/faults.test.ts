@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
@@ -7,9 +6,10 @@ import { test, type TestContext } from 'node:test';
 import { Registry } from '../../src/registry/index.js';
 import { buildServer } from '../../src/server/index.js';
 import { openFilesystemBlobStore, openPostgresStore } from '../../src/store/index.js';
-import { repoRoot, tempDir } from '../helpers.js';
+import { tempDir } from '../helpers.js';
 import { ownPostgres } from '../store/postgres-server.js';
 import { actor, bearer, bindingAuth } from './harness.js';
+import { startServe, type ServeProcess as Served } from './serve-process.js';
 
 /**
  * Faults the issue names, against real processes: `cairn serve` killed (SIGKILL) in the middle
@@ -17,52 +17,11 @@ import { actor, bearer, bindingAuth } from './harness.js';
  * running server.
  */
 
-const CLI = join(repoRoot, 'bin', 'cairn.js');
 const REPO = encodeURIComponent('acme/llm');
 
-interface Served {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly token: string | undefined;
-}
-
-/** Starts the real binary on `dataDir` (port 0) and reads its JSON startup line. */
-async function serve(t: TestContext, dataDir: string): Promise<Served> {
-  const child = spawn(
-    process.execPath,
-    [CLI, 'serve', '--port', '0', '--json', '--data-dir', dataDir],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CAIRN_LOG_LEVEL: 'warn' } },
-  );
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  let out = '';
-  let err = '';
-  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-  const info = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 30_000);
-    child.stdout.on('data', (b: Buffer) => {
-      out += b.toString();
-      try {
-        // The startup information is one JSON document (possibly over several lines).
-        const info = JSON.parse(out) as Record<string, unknown>;
-        clearTimeout(timer);
-        resolve(info);
-      } catch {
-        // not complete yet
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`serve exited ${String(code)}: ${err}`));
-    });
-  });
-  const token = info['bootstrapAdminToken'];
-  return {
-    child,
-    url: info['url'] as string,
-    token: typeof token === 'string' ? token : undefined,
-  };
+/** Starts the real binary on `dataDir` (port 0) and reads its JSON startup information. */
+function serve(t: TestContext, dataDir: string): Promise<Served> {
+  return startServe(t, ['--data-dir', dataDir]);
 }
 
 function sha256(bytes: Uint8Array): string {
