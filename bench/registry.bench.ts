@@ -62,6 +62,10 @@ const SMALL_KIB = setting('small-kib', 'BENCH_SMALL_KIB', 64);
 const PROMOTIONS = setting('promotions', 'BENCH_PROMOTIONS', 200);
 const CONCURRENCY = setting('concurrency', 'BENCH_CONCURRENCY', 8);
 const ROUNDS = setting('rounds', 'BENCH_ROUNDS', 3);
+/** `--serve-cpu-prof=DIR`: write a V8 CPU profile of `cairn serve` there (profile the client with `node --cpu-prof`). */
+const SERVE_CPU_PROF = process.argv
+  .find((a) => a.startsWith('--serve-cpu-prof='))
+  ?.slice('--serve-cpu-prof='.length);
 
 const work = mkdtempSync(join(tmpdir(), 'cairn-registry-bench-'));
 const children: ChildProcess[] = [];
@@ -137,7 +141,21 @@ function serveStartup(child: ChildProcess): Promise<{ url: string; bootstrapAdmi
   });
 }
 
-async function startDockerRegistry(): Promise<string> {
+/** CPU seconds (user + system) a child process has used so far, from /proc (Linux). */
+function processCpu(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
+}
+
+/** CPU seconds this process has used so far. */
+function ownCpu(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+async function startDockerRegistry(): Promise<{ url: string; pid: number | undefined }> {
   const dir = join(work, 'docker-registry');
   mkdirSync(dir);
   const port = 20000 + Math.floor(Math.random() * 20000);
@@ -164,7 +182,7 @@ http:
   for (let i = 0; i < 100; i++) {
     try {
       const res = await fetch(`${url}/v2/`);
-      if (res.ok) return url;
+      if (res.ok) return { url, pid: child.pid };
     } catch {
       // not up yet
     }
@@ -294,6 +312,7 @@ spec:
   const serve = spawn(
     process.execPath,
     [
+      ...(SERVE_CPU_PROF === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${SERVE_CPU_PROF}`]),
       CLI,
       'serve',
       '--data-dir',
@@ -317,8 +336,8 @@ spec:
   const started2 = await serveStartup(serve);
   const startup = { url: started2.url, token: started2.bootstrapAdminToken };
   const env = { ...baseEnv, CAIRN_TOKEN: startup.token, CAIRN_SERVER: startup.url };
-  const dockerUrl = await startDockerRegistry();
-  const docker = new RegistryClient({ server: dockerUrl });
+  const dockerRegistry = await startDockerRegistry();
+  const docker = new RegistryClient({ server: dockerRegistry.url });
   const api = new RegistryApi(new RegistryClient({ server: startup.url, token: startup.token }));
   await api.client.json('POST', '/v1/repos', z.unknown(), {
     json: { name: 'bench/large' },
@@ -351,22 +370,35 @@ spec:
   for (const a of artifacts) {
     const cairnTimes: number[] = [];
     const dockerTimes: number[] = [];
+    // CPU seconds per fetch, [server, client]: load-independent, unlike the wall-clock rates.
+    const cairnCpu: [number, number][] = [];
+    const dockerCpu: [number, number][] = [];
+    let verification: unknown;
     for (let round = 0; round < ROUNDS; round++) {
       const dOut = join(work, `docker-${a.name}-${round}`);
+      let cpu = [processCpu(dockerRegistry.pid), ownCpu()] as const;
       let t0 = process.hrtime.bigint();
       await dockerFetch(docker, a, dOut);
       dockerTimes.push(seconds(t0));
+      dockerCpu.push([processCpu(dockerRegistry.pid) - cpu[0], ownCpu() - cpu[1]]);
       rmSync(dOut, { recursive: true, force: true });
 
       const cOut = join(work, `cairn-${a.name}-${round}`);
+      cpu = [processCpu(serve.pid), ownCpu()];
       t0 = process.hrtime.bigint();
-      await cairn(
+      const pulled = await cairn(
         ['pull', `bench/${a.name}@${a.digest}`, '--out', cOut, '--trust-root', trustRoot],
         env,
       );
       cairnTimes.push(seconds(t0));
+      cairnCpu.push([processCpu(serve.pid) - cpu[0], ownCpu() - cpu[1]]);
+      verification = pulled['verification'];
       rmSync(cOut, { recursive: true, force: true });
     }
+    const cpuMedian = (xs: [number, number][]) => ({
+      serverS: Math.round(median(xs.map((x) => x[0])) * 100) / 100,
+      clientS: Math.round(median(xs.map((x) => x[1])) * 100) / 100,
+    });
     const mib = a.bytes / 1048576;
     const cairnMiBs = mib / median(cairnTimes);
     const dockerMiBs = mib / median(dockerTimes);
@@ -379,6 +411,9 @@ spec:
       cairnMiBs: Math.round(cairnMiBs * 10) / 10,
       dockerRegistryMiBs: Math.round(dockerMiBs * 10) / 10,
       ratio: Math.round((cairnMiBs / dockerMiBs) * 100) / 100,
+      cairnCpu: cpuMedian(cairnCpu),
+      dockerRegistryCpu: cpuMedian(dockerCpu),
+      verification,
     });
   }
 
@@ -436,7 +471,7 @@ spec:
   };
   for (const r of retrieval) {
     console.log(
-      `${r.artifact.padEnd(6)} ${String(r.files).padStart(5)} files ${(r.bytes / 1048576).toFixed(0).padStart(5)} MiB  cairn pull ${r.cairnMiBs} MiB/s  docker-registry ${r.dockerRegistryMiBs} MiB/s  ratio ${r.ratio}× (target ≥ 0.8×)`,
+      `${r.artifact.padEnd(6)} ${String(r.files).padStart(5)} files ${(r.bytes / 1048576).toFixed(0).padStart(5)} MiB  cairn pull ${r.cairnMiBs} MiB/s  docker-registry ${r.dockerRegistryMiBs} MiB/s  ratio ${r.ratio}× (target ≥ 0.8×)  CPU s server+client: cairn ${r.cairnCpu.serverS}+${r.cairnCpu.clientS} (${String(r.verification)}) docker-registry ${r.dockerRegistryCpu.serverS}+${r.dockerRegistryCpu.clientS}`,
     );
   }
   console.log(

@@ -11,14 +11,16 @@ import {
   type Manifest,
 } from '../manifest/index.js';
 import { verifyModel } from '../model/index.js';
-import { verifyBundle, type SignerFacts } from '../verify/index.js';
+import { inspectBundle, verifyBundle, type SignerFacts } from '../verify/index.js';
+import { trustsFromRoot } from '../attest/index.js';
+import { verifyAgainstTrustRoot } from '../keys/index.js';
 import { parsePositiveInt } from './inputs.js';
 import { withApi } from './login.js';
 import { note, printJson, say, type Io } from './output.js';
 import { parseReference, type ArtifactReference } from './reference.js';
 import { sameDigest, type RegistryApi, type artifactResponseSchema } from './registry-client.js';
 import { runPool, transferProgress } from './transfer.js';
-import { verifyModelWithTrustRoot } from './trust.js';
+import { loadTrustRootWithCheckpoint, verifyModelWithTrustRoot } from './trust.js';
 import { trustFrom, type TrustFlags } from './trust-flags.js';
 import type { z } from 'zod';
 
@@ -303,6 +305,10 @@ async function verifyPulled(
 ): Promise<PulledVerification> {
   switch (mode.kind) {
     case 'trust-root': {
+      if (flags.certificateChain === undefined) {
+        const streamed = verifyStreamedWithTrustRoot(io, mode.path, signatures, got, flags);
+        if (streamed !== undefined) return streamed;
+      }
       const result = await verifyModelWithTrustRoot(io, model, {
         trustRoot: mode.path,
         repository: got.artifact.repository,
@@ -329,14 +335,7 @@ async function verifyPulled(
         }
         const s = signed.manifest.serialization;
         if (s.method === 'files' && s.hashType === 'sha256') {
-          const diff = compareManifests(signed.manifest, streamedManifest(signed.manifest, got));
-          if (!diff.ok) {
-            throw new VerificationError(
-              'MODEL_MISMATCH',
-              `The artifact's files do not match its signature (${diff.extra.length} extra, ${diff.missing.length} missing, ${diff.changed.length} changed)`,
-              { details: { extra: diff.extra, missing: diff.missing, changed: diff.changed } },
-            );
-          }
+          checkStreamed(signed.manifest, got);
           return { ...signed, method: 'streamed', signatureIndex: i };
         }
         const result = await verifyModel(model, {
@@ -348,6 +347,73 @@ async function verifyPulled(
       }
       throw lastError;
     }
+  }
+}
+
+/**
+ * The trust-root check without reading the model again: the first bundle whose signer the trust
+ * root lists (key or identity, with that signer's material), that verifies, and whose signer is in
+ * scope, unrevoked and valid now, must sign a files/sha256 manifest naming exactly the files just
+ * written with the SHA-256 each was checked against as it streamed — what `verifyModelWithTrustRoot`
+ * establishes for one signature at threshold 1, minus the second pass over every byte. Undefined
+ * (re-hash from disk) when the verifying bundle uses another serialization.
+ */
+function verifyStreamedWithTrustRoot(
+  io: Io,
+  trustRoot: string,
+  signatures: readonly string[],
+  got: ArtifactResponse,
+  flags: PullFlags,
+): PulledVerification | undefined {
+  const { root } = loadTrustRootWithCheckpoint(io, trustRoot, undefined);
+  const at = new Date();
+  let lastError: unknown;
+  for (const [i, text] of signatures.entries()) {
+    const bytes = Buffer.from(text);
+    let trusts;
+    try {
+      trusts = trustsFromRoot(root, inspectBundle(bytes), undefined);
+    } catch (err) {
+      lastError = err;
+      continue;
+    }
+    for (const trust of trusts) {
+      let signed;
+      try {
+        signed = verifyBundle(bytes, trust);
+      } catch (err) {
+        lastError = err;
+        continue;
+      }
+      const s = signed.manifest.serialization;
+      if (s.method !== 'files' || s.hashType !== 'sha256') return undefined;
+      // A verified signature over other files is a changed model: stop, as verify does.
+      checkStreamed(signed.manifest, got);
+      try {
+        verifyAgainstTrustRoot(signed, root, {
+          repository: got.artifact.repository,
+          environment: flags.environment,
+          at,
+        });
+      } catch (err) {
+        lastError = err;
+        continue;
+      }
+      return { ...signed, method: 'streamed', signatureIndex: i };
+    }
+  }
+  throw lastError;
+}
+
+/** MODEL_MISMATCH unless the signed manifest names exactly the files written, with their digests. */
+function checkStreamed(signed: Manifest, got: ArtifactResponse): void {
+  const diff = compareManifests(signed, streamedManifest(signed, got));
+  if (!diff.ok) {
+    throw new VerificationError(
+      'MODEL_MISMATCH',
+      `The artifact's files do not match its signature (${diff.extra.length} extra, ${diff.missing.length} missing, ${diff.changed.length} changed)`,
+      { details: { extra: diff.extra, missing: diff.missing, changed: diff.changed } },
+    );
   }
 }
 
