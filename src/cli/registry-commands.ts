@@ -10,6 +10,7 @@ import type { Io } from './output.js';
 import { promoteCommand, type PromoteFlags } from './promote.js';
 import { pullCommand, type PullFlags } from './pull.js';
 import { pushCommand, type PushFlags } from './push.js';
+import { registerAdminCommands } from './registry-admin.js';
 import { tagsCommand, type TagsFlags } from './tags.js';
 import { addTrustOptions } from './trust-flags.js';
 
@@ -26,7 +27,10 @@ function environmentOption(cmd: Command, what: string): Command {
   return cmd.addOption(new Option('--environment <name>', what).default('staging'));
 }
 
-/** Adds the registry client commands: login, logout, whoami, push, pull, promote, tags, audit. */
+/**
+ * Adds the registry client commands: login, logout, whoami, push, pull, promote, tags, audit, and
+ * the administrator's repo, token, role, exception and break-glass commands.
+ */
 export function registerRegistryCommands(
   program: Command,
   io: Io,
@@ -160,4 +164,6 @@ export function registerRegistryCommands(
         'the last record you trust: also detects records cut off the end',
       ),
   ).action(async (opts: AuditVerifyFlags) => setExit(await auditVerifyCommand(io, opts)));
+
+  registerAdminCommands(program, io, setExit, serverOptions);
 }
