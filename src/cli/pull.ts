@@ -367,13 +367,14 @@ function verifyStreamedWithTrustRoot(
 ): PulledVerification | undefined {
   const { root } = loadTrustRootWithCheckpoint(io, trustRoot, undefined);
   const at = new Date();
-  let lastError: unknown;
+  let lastError: VerificationError | undefined;
   for (const [i, text] of signatures.entries()) {
     const bytes = Buffer.from(text);
     let trusts;
     try {
       trusts = trustsFromRoot(root, inspectBundle(bytes), undefined);
     } catch (err) {
+      if (!(err instanceof VerificationError)) throw err;
       lastError = err;
       continue;
     }
@@ -382,6 +383,8 @@ function verifyStreamedWithTrustRoot(
       try {
         signed = verifyBundle(bytes, trust);
       } catch (err) {
+        // Anything but a signer's refusal (bad input, I/O) stops here, as in `cairn trust verify`.
+        if (!(err instanceof VerificationError)) throw err;
         lastError = err;
         continue;
       }
@@ -396,13 +399,20 @@ function verifyStreamedWithTrustRoot(
           at,
         });
       } catch (err) {
+        // Anything but a signer's refusal (bad input, I/O) stops here, as in `cairn trust verify`.
+        if (!(err instanceof VerificationError)) throw err;
         lastError = err;
         continue;
       }
       return { ...signed, method: 'streamed', signatureIndex: i };
     }
   }
-  throw lastError;
+  throw (
+    lastError ??
+    new VerificationError('SIGNER_UNTRUSTED', 'No signature is by a signer in the trust root', {
+      details: { signatures: signatures.length },
+    })
+  );
 }
 
 /** MODEL_MISMATCH unless the signed manifest names exactly the files written, with their digests. */
