@@ -1,5 +1,4 @@
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
 import { verifierForTrust, verifierForTrustRoot, type BundleVerifier } from '../attest/index.js';
 import { UsageError } from '../errors/index.js';
 import { parseCertificates } from '../keys/index.js';
@@ -7,7 +6,7 @@ import { MAX_CERT_BYTES, readSmallFile } from '../model/index.js';
 import type { SignerFacts } from '../verify/index.js';
 import type { Io } from './output.js';
 import { loadTrustRootWithCheckpoint } from './trust.js';
-import { addTrustOptions, trustFrom, type TrustFlags } from './trust-flags.js';
+import { trustFrom, type TrustFlags } from './trust-flags.js';
 
 /** One trust (key, CA roots, identity) or a trust root, for every bundle a command checks. */
 export interface VerifierFlags extends TrustFlags {
@@ -58,18 +57,6 @@ export function trustRootVerifierFrom(
   return { verifier, version: root.document.version };
 }
 
-/** `--trust-root`, `--trust-root-state`, `--repository`, `--environment` beside the trust flags. */
-export function addVerifierOptions(cmd: Command): Command {
-  return addTrustOptions(cmd)
-    .option(
-      '--trust-root <file>',
-      'trust-root mode: each signer must be listed and scoped to the predicate type it signs',
-    )
-    .option('--trust-root-state <dir>', 'with --trust-root: where versions seen are remembered')
-    .option('--repository <name>', 'with --trust-root: the repository checked for')
-    .option('--environment <name>', 'with --trust-root: the environment checked for');
-}
-
 /** A signer in one short phrase. */
 export function signerText(s: SignerFacts): string {
   switch (s.kind) {
@@ -81,3 +68,5 @@ export function signerText(s: SignerFacts): string {
       return `${s.identity} (${s.issuer})`;
   }
 }
+
+export { addVerifierOptions } from './options.js';

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { verifierForTrust } from '../attest/index.js';
 import { UsageError } from '../errors/index.js';
 import {
   KEY_TYPES,
@@ -9,6 +8,10 @@ import {
   loadPrivateKey,
   loadPublicKey,
   parseCertificates,
+  parsePkcs11Uri,
+  pkcs11Signer,
+  PKCS11_MODULE_ENV,
+  readPkcs11Pin,
   publicKeyHint,
   type KeyType,
   type Pkcs11Signer,
@@ -23,22 +26,10 @@ import {
   verifyModel,
   writeFileAtomic,
 } from '../model/index.js';
-import { evaluate } from '../policy/index.js';
 import type { SignerFacts } from '../verify/index.js';
 import { PASSPHRASE_ENV, readPassphrase } from './inputs.js';
 import { note, printJson, progressReporter, say, type Io } from './output.js';
 import { hashing, scope, type HashFlags, type ScopeFlags } from './digest.js';
-import { listedJson, requireAttestations, trustRootRequireCommand } from './attest-require.js';
-import { verifyChainCommand } from './lineage.js';
-import {
-  loadPolicyDirectory,
-  modelFacts,
-  printDecision,
-  signedModel,
-  trustRootPolicyCommand,
-} from './policy.js';
-import { openPkcs11Signer, trustRootVerifyCommand } from './trust.js';
-import { trustFrom } from './trust-flags.js';
 
 // ── keygen ──────────────────────────────────────────────────────────────────────────────
 
@@ -156,6 +147,20 @@ export async function signCommand(io: Io, model: string, flags: SignFlags): Prom
   }
 }
 
+/**
+ * Opens a PKCS#11 signer for the CLI: the PIN from the URI's pin-source file or CAIRN_PKCS11_PIN,
+ * the module from module-path or CAIRN_PKCS11_MODULE. The caller closes it.
+ */
+export function openPkcs11Signer(io: Io, uriText: string): Pkcs11Signer {
+  const uri = parsePkcs11Uri(uriText);
+  const pin = readPkcs11Pin(uri, io.env);
+  const modulePath = io.env[PKCS11_MODULE_ENV];
+  return pkcs11Signer(uri, {
+    pin,
+    ...(modulePath === undefined || modulePath === '' ? {} : { defaultModulePath: modulePath }),
+  });
+}
+
 export function loadSigner(io: Io, flags: SignFlags): Signer | Pkcs11Signer {
   if (flags.pkcs11Uri !== undefined) {
     if (flags.privateKey !== undefined || flags.certificate !== undefined) {
@@ -236,7 +241,7 @@ export interface VerifyFlags extends ScopeFlags {
 export async function verifyCommand(io: Io, model: string, flags: VerifyFlags): Promise<number> {
   // With --policy (and no --chain), --chain-store feeds the lineage to the policy's continuity.
   if (flags.chain === true || (flags.chainStore !== undefined && flags.policy === undefined)) {
-    return verifyChainCommand(io, model, flags);
+    return (await import('./lineage.js')).verifyChainCommand(io, model, flags);
   }
   if (flags.trustRoot !== undefined) {
     if (
@@ -248,7 +253,7 @@ export async function verifyCommand(io: Io, model: string, flags: VerifyFlags): 
     }
     if (flags.policy !== undefined) {
       // The trust root's verified signers and scoped attestations feed the policy engine.
-      return trustRootPolicyCommand(io, model, {
+      return (await import('./policy.js')).trustRootPolicyCommand(io, model, {
         ...flags,
         trustRoot: flags.trustRoot,
         policy: flags.policy,
@@ -256,13 +261,16 @@ export async function verifyCommand(io: Io, model: string, flags: VerifyFlags): 
     }
     if (flags.require !== undefined) {
       // Each attestation's signer must be in the trust root and scoped to its predicate type.
-      return trustRootRequireCommand(io, model, {
+      return (await import('./attest-require.js')).trustRootRequireCommand(io, model, {
         ...flags,
         trustRoot: flags.trustRoot,
         require: flags.require,
       });
     }
-    return trustRootVerifyCommand(io, model, { ...flags, trustRoot: flags.trustRoot });
+    return (await import('./trust.js')).trustRootVerifyCommand(io, model, {
+      ...flags,
+      trustRoot: flags.trustRoot,
+    });
   }
   if (
     flags.policy === undefined &&
@@ -284,9 +292,12 @@ export async function verifyCommand(io: Io, model: string, flags: VerifyFlags): 
     );
   }
   const signature = flags.signature?.[0];
-  const trust = trustFrom(io, flags);
+  const trust = (await import('./trust-flags.js')).trustFrom(io, flags);
   // Load the policy before hashing: a bad policy file should not cost a multi-GB re-hash.
-  const policies = flags.policy === undefined ? undefined : loadPolicyDirectory(io, flags.policy);
+  const policyCli = flags.policy === undefined ? undefined : await import('./policy.js');
+  const policies =
+    flags.policy === undefined ? undefined : policyCli?.loadPolicyDirectory(io, flags.policy);
+  const required = flags.require === undefined ? undefined : await import('./attest-require.js');
   const progress = progressReporter(io, !flags.json, 'verifying');
   try {
     const result = await verifyModel(resolve(io.cwd, model), {
@@ -300,8 +311,17 @@ export async function verifyCommand(io: Io, model: string, flags: VerifyFlags): 
     const attestations =
       flags.require === undefined
         ? undefined
-        : requireAttestations(resolve(io.cwd, model), trust, result.digest, flags.require);
-    if (policies !== undefined) {
+        : required?.requireAttestations(
+            resolve(io.cwd, model),
+            trust,
+            result.digest,
+            flags.require,
+          );
+    if (policies !== undefined && policyCli !== undefined) {
+      const { modelFacts, printDecision, signedModel } = policyCli;
+      const { verifierForTrust } = await import('../attest/index.js');
+      const { evaluate } = await import('../policy/index.js');
+      const { listedJson } = await import('./attest-require.js');
       // The same engine as `cairn policy eval`: verified facts in, a decision with reasons out.
       // Its facts: the signature and every stored attestation that verifies for this digest.
       const modelPath = resolve(io.cwd, model);

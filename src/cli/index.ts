@@ -1,23 +1,14 @@
 import { Option, type Command } from 'commander';
-import {
-  inspectCommand,
-  keygenCommand,
-  signCommand,
-  verifyCommand,
-  type KeygenFlags,
-  type SignFlags,
-  type VerifyFlags,
-} from './commands.js';
-import { registerAttestCommands } from './attest.js';
-import { demoCommand } from './demo.js';
-import { registerLineageCommands } from './lineage.js';
-import { registerPolicyCommands } from './policy.js';
+import type { KeygenFlags, SignFlags, VerifyFlags } from './commands.js';
+import { registerAttestCommands } from './attest-register.js';
+import { registerLineageCommands } from './lineage-register.js';
+import { registerPolicyCommands } from './policy-register.js';
 import { registerRegistryCommands } from './registry-commands.js';
-import { registerScanCommands } from './scan.js';
-import { registerTrustCommands } from './trust.js';
-import { addTrustOptions } from './trust-flags.js';
+import { registerScanCommands } from './scan-register.js';
+import { registerTrustCommands } from './trust-register.js';
+import { addTrustOptions } from './options.js';
 import { collect } from './inputs.js';
-import { defaultServeDependencies, registerServeCommand } from './serve.js';
+import { registerServeCommand } from './serve-register.js';
 import { processIo, type Io } from './output.js';
 import { addHashOptions, addScopeOptions, registerDigestCommand } from './digest.js';
 import { newProgram, normaliseFlags, runProgram } from './run.js';
@@ -45,7 +36,9 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--passphrase-file <file>', 'read the passphrase from this file (implies --encrypt)')
     .option('--force', 'overwrite existing key files')
     .option('--json', 'machine-readable output on stdout')
-    .action((opts: KeygenFlags) => setExit(keygenCommand(io, opts)));
+    .action(async (opts: KeygenFlags) =>
+      setExit((await import('./commands.js')).keygenCommand(io, opts)),
+    );
 
   registerDigestCommand(program, io, setExit);
 
@@ -90,7 +83,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       opts.certificate === undefined && opts.signingCertificate !== undefined
         ? { ...opts, certificate: opts.signingCertificate }
         : opts;
-    setExit(await signCommand(io, model, flags));
+    setExit(await (await import('./commands.js')).signCommand(io, model, flags));
   });
 
   addScopeOptions(
@@ -142,7 +135,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         collect,
       ),
   ).action(async (model: string, opts: VerifyFlags) =>
-    setExit(await verifyCommand(io, model, opts)),
+    setExit(await (await import('./commands.js')).verifyCommand(io, model, opts)),
   );
 
   program
@@ -151,7 +144,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .argument('<signature>', 'the bundle file')
     .option('--json', 'machine-readable output on stdout')
     .action(async (sig: string, opts: { json?: boolean }) =>
-      setExit(await inspectCommand(io, sig, opts)),
+      setExit(await (await import('./commands.js')).inspectCommand(io, sig, opts)),
     );
 
   program
@@ -160,7 +153,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--keep', 'keep the temporary directory')
     .option('--json', 'machine-readable output on stdout')
     .action(async (opts: { json?: boolean; keep?: boolean }) =>
-      setExit(await demoCommand(io, opts)),
+      setExit(await (await import('./demo.js')).demoCommand(io, opts)),
     );
 
   registerScanCommands(program, io, setExit);
@@ -169,7 +162,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   registerAttestCommands(program, io, setExit);
   registerLineageCommands(program, io, setExit);
   registerRegistryCommands(program, io, setExit);
-  registerServeCommand(program, io, setExit, defaultServeDependencies);
+  registerServeCommand(program, io, setExit);
 
   return program;
 }

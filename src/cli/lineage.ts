@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
 import {
   CAIRN_LICENSE_V1,
   CAIRN_SCAN_V1,
@@ -23,14 +22,8 @@ import { isArtifactDigest } from '../digest/index.js';
 import { UsageError } from '../errors/index.js';
 import { defaultSignaturePath, digestModel } from '../model/index.js';
 import { requireAttestations } from './attest-require.js';
-import { collect } from './inputs.js';
 import { note, printError, printJson, say, type Io } from './output.js';
-import {
-  addVerifierOptions,
-  bundleVerifierFrom,
-  signerText,
-  type VerifierFlags,
-} from './attest-verifier.js';
+import { bundleVerifierFrom, signerText, type VerifierFlags } from './attest-verifier.js';
 
 export interface ChainFlags {
   /** Directories of ancestors' signatures and attestations (repeatable). */
@@ -275,28 +268,4 @@ function printLineage(io: Io, result: LineageResult): void {
   }
 }
 
-/** `cairn lineage`. */
-export function registerLineageCommands(
-  program: Command,
-  io: Io,
-  setExit: (code: number) => void,
-): void {
-  addVerifierOptions(
-    program
-      .command('lineage')
-      .description(
-        'show the verified lineage of a model or digest: data → training → transforms → this digest',
-      )
-      .argument('<model-or-digest>', 'model directory or file, or a digest in a --chain-store'),
-  )
-    .option(
-      '--chain-store <dir>',
-      "directory of ancestors' signatures and attestations (repeatable)",
-      collect,
-    )
-    .option('--signature <path>', "the model's own signature (default: model.sig beside it)")
-    .option('--json', 'machine-readable output on stdout')
-    .action(async (target: string, opts: LineageFlags) =>
-      setExit(await lineageCommand(io, target, opts)),
-    );
-}
+export { registerLineageCommands } from './lineage-register.js';

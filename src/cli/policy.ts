@@ -10,7 +10,6 @@ import {
 } from '../attest/index.js';
 import type { ArtifactDigest } from '../digest/index.js';
 import { extname, join, relative, resolve, sep } from 'node:path';
-import { Option, type Command } from 'commander';
 import { UsageError, VerificationError, fromFsError } from '../errors/index.js';
 import {
   MAX_BUNDLE_BYTES,
@@ -48,8 +47,7 @@ import {
 } from './attest-require.js';
 import { trustRootVerifierFrom } from './attest-verifier.js';
 import { verifyModelWithTrustRoot, type TrustRootVerifyFlags } from './trust.js';
-import { collect } from './inputs.js';
-import { addTrustOptions, trustFrom } from './trust-flags.js';
+import { trustFrom } from './trust-flags.js';
 import { note, printError, printJson, say, type Io } from './output.js';
 
 /** Files and bytes a policy directory may hold, besides each file's own limit. */
@@ -57,67 +55,6 @@ const MAX_POLICY_FILES = 1000;
 const MAX_POLICY_DIR_BYTES = 16 * 1024 * 1024;
 const MAX_POLICY_DIR_DEPTH = 4;
 const POLICY_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
-
-/**
- * `cairn policy eval` and `cairn policy test`. Wired into the program by the CLI's composition
- * root: `registerPolicyCommands(program, io, setExit)`.
- */
-export function registerPolicyCommands(
-  program: Command,
-  io: Io,
-  setExit: (code: number) => void,
-): void {
-  const policy = program
-    .command('policy')
-    .description('evaluate models against policies, and run a policy directory’s own tests');
-
-  addTrustOptions(
-    policy
-      .command('eval')
-      .description(
-        'verify a model (or read facts) and evaluate it against a policy directory; prints the decision',
-      )
-      .argument('[model]', 'model directory or file to verify (omit with --facts)')
-      .requiredOption('--policy <dir>', 'policy directory (or one policy file)')
-      .option('--facts <file>', 'evaluate these facts (JSON) instead of verifying a model')
-      .option('--repository <name>', 'the repository the model belongs to, e.g. team/model')
-      .option('--environment <name>', 'the environment the gate guards, e.g. production')
-      .option(
-        '--tag <tag>',
-        'the model was referenced through this mutable tag (default: by digest)',
-      )
-      .addOption(
-        new Option('--action <action>', 'what is asked')
-          .choices([...POLICY_ACTIONS])
-          .default('verify'),
-      )
-      .option('--actor <identity>', 'the authenticated identity asking (OIDC subject)')
-      .option('--actor-issuer <url>', 'the OIDC issuer of --actor')
-      .option('--now <time>', 'evaluate at this RFC 3339 instant instead of the current time')
-      .option('--signature <path>', 'the bundle (default: <model>/model.sig, or <file>.sig)')
-      .option(
-        '--parent-signature <bundle>',
-        "a derived model's parent signature, for transformation continuity (repeatable)",
-        collect,
-      )
-      .option(
-        '--chain-store <dir>',
-        "directory of ancestors' signatures and attestations: continuity through the whole lineage (repeatable)",
-        collect,
-      ),
-  )
-    .option('--json', 'machine-readable output on stdout')
-    .action(async (model: string | undefined, opts: PolicyEvalFlags) =>
-      setExit(await policyEvalCommand(io, model, opts)),
-    );
-
-  policy
-    .command('test')
-    .description('run the PolicyTest cases in a policy directory; exit 1 if any fails')
-    .argument('<dir>', 'policy directory')
-    .option('--json', 'machine-readable output on stdout')
-    .action((dir: string, opts: { json?: boolean }) => setExit(policyTestCommand(io, dir, opts)));
-}
 
 // ── reading a policy directory ──────────────────────────────────────────────────────────
 
@@ -614,3 +551,5 @@ export function policyTestCommand(io: Io, dir: string, flags: { json?: boolean }
   }
   return failed.length === 0 ? 0 : 1;
 }
+
+export { registerPolicyCommands } from './policy-register.js';

@@ -1,18 +1,12 @@
 import { Option, type Command } from 'commander';
-import {
-  auditExportCommand,
-  auditListCommand,
-  auditVerifyCommand,
-  type AuditVerifyFlags,
-} from './audit.js';
-import { loginCommand, logoutCommand, whoamiCommand } from './login.js';
+import type { AuditVerifyFlags } from './audit.js';
 import type { Io } from './output.js';
-import { promoteCommand, type PromoteFlags } from './promote.js';
-import { pullCommand, type PullFlags } from './pull.js';
-import { pushCommand, type PushFlags } from './push.js';
-import { registerAdminCommands } from './registry-admin.js';
-import { tagsCommand, type TagsFlags } from './tags.js';
-import { addTrustOptions } from './trust-flags.js';
+import type { PromoteFlags } from './promote.js';
+import type { PullFlags } from './pull.js';
+import type { PushFlags } from './push.js';
+import { registerAdminCommands } from './registry-admin-register.js';
+import type { TagsFlags } from './tags.js';
+import { addTrustOptions } from './options.js';
 
 function serverOptions(cmd: Command): Command {
   return cmd
@@ -45,7 +39,7 @@ export function registerRegistryCommands(
     .option('--token-file <file>', 'read the token from this file instead of stdin')
     .option('--json', 'machine-readable output on stdout')
     .action(async (server: string, opts: { tokenFile?: string; json?: boolean }) =>
-      setExit(await loginCommand(io, server, opts)),
+      setExit(await (await import('./login.js')).loginCommand(io, server, opts)),
     );
 
   program
@@ -53,14 +47,14 @@ export function registerRegistryCommands(
     .description('forget the stored token for a server (default: the last one logged in to)')
     .argument('[server]', 'server URL')
     .option('--json', 'machine-readable output on stdout')
-    .action((server: string | undefined, opts: { json?: boolean }) =>
-      setExit(logoutCommand(io, server, opts)),
+    .action(async (server: string | undefined, opts: { json?: boolean }) =>
+      setExit((await import('./login.js')).logoutCommand(io, server, opts)),
     );
 
   serverOptions(
     program.command('whoami').description('show the identity and roles the server sees for you'),
   ).action(async (opts: { server?: string; json?: boolean }) =>
-    setExit(await whoamiCommand(io, opts)),
+    setExit(await (await import('./login.js')).whoamiCommand(io, opts)),
   );
 
   serverOptions(
@@ -79,7 +73,7 @@ export function registerRegistryCommands(
       .option('--concurrency <n>', 'blobs checked and uploaded at once (default 4)')
       .option('--chunk-size <bytes>', 'bytes per upload request (default 64 MiB)'),
   ).action(async (model: string, repository: string, opts: PushFlags) =>
-    setExit(await pushCommand(io, model, repository, opts)),
+    setExit(await (await import('./push.js')).pushCommand(io, model, repository, opts)),
   );
 
   serverOptions(
@@ -101,7 +95,7 @@ export function registerRegistryCommands(
       'the environment to pull from',
     ),
   ).action(async (reference: string, opts: PullFlags) =>
-    setExit(await pullCommand(io, reference, opts)),
+    setExit(await (await import('./pull.js')).pullCommand(io, reference, opts)),
   );
 
   serverOptions(
@@ -115,7 +109,7 @@ export function registerRegistryCommands(
       .requiredOption('--to <environment>', 'where it should go (e.g. production)')
       .option('--tag <tag>', 'point this tag in the target environment at the digest'),
   ).action(async (reference: string, opts: PromoteFlags) =>
-    setExit(await promoteCommand(io, reference, opts)),
+    setExit(await (await import('./promote.js')).promoteCommand(io, reference, opts)),
   );
 
   serverOptions(
@@ -129,7 +123,7 @@ export function registerRegistryCommands(
       'the environment whose tags to show',
     ),
   ).action(async (repository: string, opts: TagsFlags) =>
-    setExit(await tagsCommand(io, repository, opts)),
+    setExit(await (await import('./tags.js')).tagsCommand(io, repository, opts)),
   );
 
   const audit = program
@@ -142,7 +136,7 @@ export function registerRegistryCommands(
       .option('--after <seq>', 'records after this sequence number (default 0)')
       .option('--limit <n>', 'at most this many records (default 100, at most 1000)'),
   ).action(async (opts: { after?: string; limit?: string; server?: string; json?: boolean }) =>
-    setExit(await auditListCommand(io, opts)),
+    setExit(await (await import('./audit.js')).auditListCommand(io, opts)),
   );
   serverOptions(
     audit
@@ -150,7 +144,7 @@ export function registerRegistryCommands(
       .description('write the whole trail as JSON Lines (admin)')
       .option('--out <file>', 'file to create (default: stdout)'),
   ).action(async (opts: { out?: string; server?: string; json?: boolean }) =>
-    setExit(await auditExportCommand(io, opts)),
+    setExit(await (await import('./audit.js')).auditExportCommand(io, opts)),
   );
   serverOptions(
     audit
@@ -163,7 +157,9 @@ export function registerRegistryCommands(
         '--head <seq:hash>',
         'the last record you trust: also detects records cut off the end',
       ),
-  ).action(async (opts: AuditVerifyFlags) => setExit(await auditVerifyCommand(io, opts)));
+  ).action(async (opts: AuditVerifyFlags) =>
+    setExit(await (await import('./audit.js')).auditVerifyCommand(io, opts)),
+  );
 
   registerAdminCommands(program, io, setExit, serverOptions);
 }

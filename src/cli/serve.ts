@@ -1,6 +1,5 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Command } from 'commander';
 import { UsageError } from '../errors/index.js';
 import type { Signer } from '../keys/index.js';
 import type { RegistryPolicies } from '../registry/index.js';
@@ -11,9 +10,9 @@ import { note, printJson, say, type Io } from './output.js';
 import { loadPolicyDirectory } from './policy.js';
 import { loadTrustRoot } from './trust.js';
 
-export const DEFAULT_PORT = 8470;
-export const DEFAULT_HOST = '127.0.0.1';
-export const DEFAULT_DATA_DIR = '.cairn-data';
+import { DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT } from './serve-register.js';
+
+export { DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT };
 
 export interface ServeFlags {
   readonly dataDir?: string;
@@ -82,37 +81,6 @@ function port(text: string | undefined): number {
 /** Never print credentials that may sit in a database URL. */
 function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//***@');
-}
-
-export function registerServeCommand(
-  program: Command,
-  io: Io,
-  setExit: (code: number) => void,
-  deps: ServeDependencies,
-): void {
-  program
-    .command('serve')
-    .description(
-      'run the Cairn registry server (SQLite + filesystem blobs under --data-dir by default)',
-    )
-    .option(
-      '--data-dir <dir>',
-      `where the embedded database and blobs live (default ./${DEFAULT_DATA_DIR})`,
-    )
-    .option('--host <host>', `address to bind (default ${DEFAULT_HOST})`)
-    .option('--port <port>', `port to listen on (default ${DEFAULT_PORT})`)
-    .option('--database <url>', 'PostgreSQL metadata store (postgres://…) instead of SQLite')
-    .option(
-      '--blobs <url>',
-      'OCI distribution registry for blobs (oci://host/prefix) instead of files',
-    )
-    .option('--trust-root <file>', 'the trust root signatures are verified against')
-    .option('--policy <dir>', 'policy directory for promotion and protected retrieval')
-    .option('--signing-key <pem>', 'central signing: the server signs with this private key')
-    .option('--pkcs11-uri <uri>', 'central signing with a key in a PKCS#11 token')
-    .option('--passphrase-file <file>', 'passphrase of --signing-key (or CAIRN_KEY_PASSPHRASE)')
-    .option('--json', 'print the startup information as JSON on stdout')
-    .action(async (flags: ServeFlags) => setExit(await serveCommand(io, flags, deps)));
 }
 
 /**
@@ -254,3 +222,5 @@ export const defaultServeDependencies: ServeDependencies = {
     return (await ensureBootstrapAdmin(metadata, { at: new Date() }))?.token;
   },
 };
+
+export { registerServeCommand } from './serve-register.js';

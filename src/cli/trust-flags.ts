@@ -1,5 +1,4 @@
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
 import { UsageError } from '../errors/index.js';
 import {
   loadEmbeddedSigstoreTrustedRoot,
@@ -8,7 +7,6 @@ import {
 } from '../keys/index.js';
 import { MAX_CERT_BYTES, MAX_KEY_BYTES, readSmallFile } from '../model/index.js';
 import type { VerificationTrust } from '../verify/index.js';
-import { collect } from './inputs.js';
 import type { Io } from './output.js';
 
 /** The trust-mode flags `verify` and `policy eval` share. */
@@ -58,15 +56,4 @@ export function trustFrom(io: Io, flags: TrustFlags): VerificationTrust {
   };
 }
 
-/** Declares the trust-mode flags read by `trustFrom`, identically on every command that verifies. */
-export function addTrustOptions(cmd: Command): Command {
-  return cmd
-    .option('--public-key <pem>', 'key mode: the signer public key (SPKI PEM)')
-    .option(
-      '--certificate-chain <pem>',
-      'certificate mode: trusted root certificates (repeatable)',
-      collect,
-    )
-    .option('--identity <san>', 'keyless mode: exact signer identity (email or URI)')
-    .option('--identity-provider <url>', 'keyless mode: exact OIDC issuer URL');
-}
+export { addTrustOptions } from './options.js';
