@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { POLICY_ACTIONS } from '../policy/index.js';
+import { POLICY_ACTIONS } from '../policy/constants.js';
 import { collect } from './inputs.js';
 import { addTrustOptions } from './options.js';
 import type { Io } from './output.js';

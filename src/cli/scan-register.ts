@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { SEVERITIES } from '../scan/index.js';
+import { SEVERITIES } from '../scan/constants.js';
 import { collect } from './inputs.js';
 import type { Io } from './output.js';
 import type { ScanFlags } from './scan.js';

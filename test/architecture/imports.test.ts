@@ -77,7 +77,8 @@ test('imports point down the layer list, through index.ts, and sign/verify stay 
     const to = domainOf(e.target);
     if (from === undefined || to === undefined || from === to) continue; // src/index.ts is the package door
     const where = `${relative(repoRoot, e.from)} imports ${e.spec}`;
-    if (relative(join(srcRoot, to), e.target) !== 'index.js')
+    const door = relative(join(srcRoot, to), e.target);
+    if (door !== 'index.js' && door !== 'constants.js')
       violations.push(`${where}: not through ${to}/index.ts`);
     const fi = LAYERS.indexOf(from as (typeof LAYERS)[number]);
     const ti = LAYERS.indexOf(to as (typeof LAYERS)[number]);
@@ -101,5 +102,27 @@ test('libraries never print or exit: console and process.exit only in src/cli', 
     .filter((f) => domainOf(f) !== 'cli')
     .filter((f) => /\bconsole\.|process\.exit\(/.test(readFileSync(f, 'utf8')))
     .map((f) => relative(repoRoot, f));
+  assert.deepEqual(offenders, []);
+});
+
+test('a constants.ts light door re-exports only from modules that import nothing', () => {
+  // constants.ts exists so the CLI can declare option choices without loading a whole domain;
+  // it stays light only if what it re-exports imports nothing at all.
+  const doors = sourceFiles(srcRoot).filter((f) => f.endsWith(`${sep}constants.ts`));
+  assert.ok(doors.length > 0, 'expected at least one constants.ts door');
+  const offenders: string[] = [];
+  for (const door of doors) {
+    const text = readFileSync(door, 'utf8');
+    for (const m of text.matchAll(/from\s+['"]([^'"]+)['"]/g)) {
+      const spec = m[1] ?? '';
+      if (!spec.startsWith('./')) {
+        offenders.push(`${relative(repoRoot, door)} imports ${spec}`);
+        continue;
+      }
+      const target = resolve(dirname(door), spec).replace(/\.js$/, '.ts');
+      if (/(?:^|\s)(?:import|export)\s[^;]*?from\s+['"]/m.test(readFileSync(target, 'utf8')))
+        offenders.push(`${relative(repoRoot, target)} (re-exported by a constants door) imports`);
+    }
+  }
   assert.deepEqual(offenders, []);
 });
