@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { API_TOKEN_ISSUER } from '../server/constants.js';
 import { collect } from './inputs.js';
 import type { Io } from './output.js';
 import type {
@@ -8,12 +9,7 @@ import type {
   TokenCreateFlags,
 } from './registry-admin.js';
 
-/**
- * The issuer of every Cairn API token's identity. The server defines it (src/server/auth
- * `API_TOKEN_ISSUER`) but its door does not export it, and loading the server here would pull
- * fastify into every CLI start; test/cli/registry-admin.test.ts checks the two agree.
- */
-export const API_TOKEN_ISSUER = 'cairn:api-token';
+export { API_TOKEN_ISSUER };
 
 /** Adds `cairn repo|token|role|exception|break-glass …`; `serverOptions` adds --server/--json. */
 export function registerAdminCommands(

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { constantTimeEqual } from '../../digest/index.js';
+import { API_TOKEN_ISSUER } from './issuer.js';
 import { UsageError } from '../../errors/index.js';
 import type { Actor, ApiTokenRecord, MetadataStore } from '../../store/index.js';
 
@@ -11,7 +12,7 @@ import type { Actor, ApiTokenRecord, MetadataStore } from '../../store/index.js'
  */
 
 /** The issuer of every API-token identity (an API token never stands for an OIDC identity). */
-export const API_TOKEN_ISSUER = 'cairn:api-token';
+export { API_TOKEN_ISSUER };
 export const API_TOKEN_PREFIX = 'cairn_';
 const ID_BYTES = 8;
 const SECRET_BYTES = 32;
