@@ -251,6 +251,7 @@ function xargsCommand(model: Model, tool: string): string {
 
 const CLI = join(REPO, 'bin', 'cairn.js');
 const LIB = join(REPO, 'dist', 'bench', 'lib-runner.js');
+const CEILING = join(REPO, 'dist', 'bench', 'node-ceiling.js');
 const VECTOR = join(REPO, 'test', 'fixtures', 'oms-keyed', 'model');
 const VECTOR_DIGEST = 'sha256:6dbeb2c77258be99a913ec8794367ac31055ba1793c62674942e95c9d323ca3a';
 
@@ -271,6 +272,8 @@ interface Cairn {
   /** Prepares whatever verify needs (a signature, or the expected digest), once per model. */
   prepareVerify(model: string, extra: readonly string[]): Promise<void>;
   verify(model: string, extra: readonly string[]): Promise<Run>;
+  /** Signs a model with the benchmark key (CLI only), replacing its previous signature. */
+  sign(model: string): Promise<Run>;
 }
 
 function cairnRunner(): Cairn {
@@ -279,14 +282,29 @@ function cairnRunner(): Cairn {
   const prepared = new Map<string, string>();
   const id = (model: string, extra: readonly string[]) =>
     [model, ...extra].join(' ').replace(/[^A-Za-z0-9]+/g, '_');
+  const ensureKey = async () => {
+    if (!existsSync(key)) await run(process.execPath, [CLI, 'keygen', '--out', key, '--force']);
+  };
   if (useCli) {
     return {
       via: 'cli',
+      async sign(model) {
+        await ensureKey();
+        return run(process.execPath, [
+          CLI,
+          'sign',
+          model,
+          '--private-key',
+          key,
+          '--allow-unencrypted-key',
+          '--signature',
+          join(config.dir, `${id(model, [])}.sign.sig`),
+          '--force',
+        ]);
+      },
       digest: (model, extra) => run(process.execPath, [CLI, 'digest', model, '--json', ...extra]),
       async prepareVerify(model, extra) {
-        if (!existsSync(key)) {
-          await run(process.execPath, [CLI, 'keygen', '--out', key, '--force']);
-        }
+        await ensureKey();
         const sig = join(config.dir, `${id(model, extra)}.sig`);
         await run(process.execPath, [
           CLI,
@@ -316,6 +334,7 @@ function cairnRunner(): Cairn {
   }
   return {
     via: 'library',
+    sign: () => Promise.reject(new Error('signing is only measured through the CLI')),
     digest: (model, extra) => run(process.execPath, [LIB, 'digest', model, ...extra]),
     async prepareVerify(model, extra) {
       const r = await run(process.execPath, [LIB, 'digest', model, ...extra]);
@@ -447,6 +466,21 @@ async function main(): Promise<void> {
       minRatio: 0.9,
       text: '≥ 0.9× openssl',
     });
+    if (name === 'small') {
+      // How close any Node.js program gets: bench/node-ceiling.ts, no checks, no manifest.
+      warm(files);
+      const ceiling = await median('node ceiling sha256', () =>
+        run(process.execPath, [CEILING, model.dir, 'sha256']),
+      );
+      record('small: node ceiling sha256, warm', ossl, refSha, ceiling, model.bytes, {
+        minRatio: 0,
+        text: 'context: bench/node-ceiling.ts vs openssl',
+      });
+      record('small: digest sha256 vs node ceiling', CEILING, ceiling, dig, model.bytes, {
+        minRatio: 0,
+        text: "context: Cairn's own overhead",
+      });
+    }
     const ver = await prepared(model.dir, () => {
       warm(files);
       return median('cairn verify', () => cairn.verify(model.dir, []));
@@ -467,6 +501,16 @@ async function main(): Promise<void> {
         minRatio: 0.7,
         text: '≥ 0.7× b3sum',
       });
+      if (name === 'small') {
+        warm(files);
+        const ceiling3 = await median('node ceiling blake3', () =>
+          run(process.execPath, [CEILING, model.dir, 'blake3']),
+        );
+        record('small: node ceiling blake3, warm', b3, refB3, ceiling3, model.bytes, {
+          minRatio: 0,
+          text: 'context: bench/node-ceiling.ts vs b3sum',
+        });
+      }
     }
   }
 
@@ -540,6 +584,14 @@ async function main(): Promise<void> {
       minRatio: 0,
       text: 'no worker pool (report only)',
     });
+    if (cairn.via === 'cli') {
+      const sign = await median('cairn sign', () => cairn.sign(tiny));
+      record('one-file model: sign', 'node -e 0', node, sign, 4096, {
+        minRatio: 0,
+        text: 'well under 0.5 s (≤ 0.25 s)',
+        check: (c) => c.wall <= 0.25,
+      });
+    }
   }
 
   const outDir = join(REPO, 'bench', 'out');
