@@ -1,15 +1,23 @@
-import { z } from 'zod';
+import { createRequire } from 'node:module';
+import type { z } from 'zod';
 import { ValidationError, VerificationError } from '../errors/index.js';
-import { decodeBase64Strict, encodeBase64 } from './base64.js';
+import { encodeBase64 } from './base64.js';
 import {
   BUNDLE_MEDIA_TYPE_V03,
   MAX_BUNDLE_BYTES,
-  MAX_CHAIN_CERTIFICATES,
   MAX_JSON_DEPTH,
   isBundleMediaType,
   type BundleMediaType,
 } from './constants.js';
 import { formatJsonPath, readJsonBytes } from './json-input.js';
+import type * as BundleSchema from './bundle-schema.js';
+
+let schema: typeof BundleSchema | undefined;
+/** The zod schema, loaded on first parse (see bundle-schema.ts). */
+function bundleSchema(): typeof BundleSchema.bundleSchema {
+  schema ??= createRequire(import.meta.url)('./bundle-schema.js') as typeof BundleSchema;
+  return schema.bundleSchema;
+}
 
 /** What the bundle says identifies the signer. */
 export type VerificationMaterialContent =
@@ -74,77 +82,7 @@ export interface WritableBundle {
 // models (`extra="forbid"`): an unknown field there is an error, not something to skip. Log
 // entries and timestamps are only shape-checked here; the keyless verifier owns their meaning.
 
-const base64Bytes = z.string().transform((text, ctx) => {
-  const bytes = decodeBase64Strict(text);
-  if (bytes === undefined) {
-    ctx.addIssue({ code: 'custom', message: 'not strict standard base64 (with padding)' });
-    return z.NEVER;
-  }
-  return bytes;
-});
-
-const nonEmptyBase64Bytes = base64Bytes.refine((b) => b.length > 0, 'must not be empty');
-
-const hexHint = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters');
-
-const publicKeySchema = z.strictObject({
-  hint: z.optional(z.nullable(hexHint)),
-  rawBytes: z.optional(nonEmptyBase64Bytes),
-  keyDetails: z.optional(z.string()),
-});
-
-const certificateSchema = z.strictObject({ rawBytes: nonEmptyBase64Bytes });
-
-const verificationMaterialSchema = z
-  .strictObject({
-    publicKey: z.optional(publicKeySchema),
-    x509CertificateChain: z.optional(
-      z.strictObject({
-        certificates: z.array(certificateSchema).min(1).max(MAX_CHAIN_CERTIFICATES),
-      }),
-    ),
-    certificate: z.optional(certificateSchema),
-    tlogEntries: z.optional(z.array(z.looseObject({})).max(64)),
-    timestampVerificationData: z.optional(z.looseObject({})),
-  })
-  .superRefine((vm, ctx) => {
-    const present = (['publicKey', 'x509CertificateChain', 'certificate'] as const).filter(
-      (k) => vm[k] !== undefined,
-    );
-    if (present.length !== 1) {
-      ctx.addIssue({
-        code: 'custom',
-        message:
-          present.length === 0
-            ? 'needs one of publicKey, x509CertificateChain, certificate'
-            : `has more than one of ${present.join(', ')}`,
-      });
-    }
-  });
-
-const dsseEnvelopeSchema = z.strictObject({
-  payload: base64Bytes,
-  payloadType: z.string(),
-  signatures: z
-    .array(
-      z.strictObject({
-        sig: nonEmptyBase64Bytes,
-        keyid: z.optional(z.nullable(z.string())),
-      }),
-    )
-    .min(1)
-    .max(16),
-});
-
-const bundleSchema = z.strictObject({
-  mediaType: z.string(),
-  verificationMaterial: verificationMaterialSchema,
-  dsseEnvelope: z.optional(dsseEnvelopeSchema),
-  // Known to Sigstore, never an OMS signature: recognised so the error can say so.
-  messageSignature: z.optional(z.unknown()),
-});
-
-type ParsedBundle = z.output<typeof bundleSchema>;
+type ParsedBundle = z.output<typeof BundleSchema.bundleSchema>;
 
 export interface BundleIssue {
   readonly path: string;
@@ -185,7 +123,7 @@ export function bundleFromJSON(bytes: Uint8Array): SigstoreBundle {
     }
   }
   const json = read.value;
-  const parsed = bundleSchema.safeParse(json);
+  const parsed = bundleSchema().safeParse(json);
   if (!parsed.success) {
     const issues: BundleIssue[] = parsed.error.issues.map((i) => ({
       path: formatJsonPath(i.path),

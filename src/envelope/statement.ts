@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { createRequire } from 'node:module';
 import {
   digestLength,
   formatArtifactDigest,
@@ -28,6 +28,14 @@ import {
 } from './constants.js';
 import { formatJsonPath, readJsonBytes } from './json-input.js';
 import { pythonJsonDumps } from './python-json.js';
+import type * as StatementSchema from './statement-schema.js';
+
+let schema: typeof StatementSchema | undefined;
+/** The zod schema, loaded on first parse (see statement-schema.ts). */
+function statementSchema(): typeof StatementSchema.statementSchema {
+  schema ??= createRequire(import.meta.url)('./statement-schema.js') as typeof StatementSchema;
+  return schema.statementSchema;
+}
 
 export interface InTotoSubject {
   readonly name: string | undefined;
@@ -117,21 +125,6 @@ export function serializeOmsStatement(manifest: Manifest, subjectName: string): 
 
 // ── reading ─────────────────────────────────────────────────────────────────────────────
 
-const statementSchema = z.looseObject({
-  _type: z.string(),
-  subject: z
-    .array(
-      z.looseObject({
-        name: z.optional(z.string()),
-        digest: z.record(z.string(), z.string()),
-      }),
-    )
-    // in-toto requires a subject; how many OMS needs is the predicate's rule (SUBJECT_INVALID).
-    .max(100_000),
-  predicateType: z.string(),
-  predicate: z.optional(z.looseObject({})),
-});
-
 function statementInvalid(message: string, details?: Record<string, unknown>): VerificationError {
   return new VerificationError(
     'STATEMENT_INVALID',
@@ -170,7 +163,7 @@ export function statementFromPayload(payload: Uint8Array): InTotoStatement {
       { type },
     );
   }
-  const parsed = statementSchema.safeParse(value);
+  const parsed = statementSchema().safeParse(value);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => ({
       path: formatJsonPath(i.path),

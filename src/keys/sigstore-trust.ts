@@ -1,18 +1,22 @@
-import { createHash, createPublicKey, X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { InfraError } from '../errors/index.js';
+import type * as Schemas from './sigstore-trust-schema.js';
+
+let schemas: typeof Schemas | undefined;
+/** The zod schemas, loaded on first parse (see sigstore-trust-schema.ts). */
+function schema(): typeof Schemas {
+  schemas ??= createRequire(import.meta.url)('./sigstore-trust-schema.js') as typeof Schemas;
+  return schemas;
+}
 
 /** The Sigstore public-good TUF repository; the embedded snapshot is keyed by this URL. */
 export const SIGSTORE_PUBLIC_GOOD_TUF_URL = 'https://tuf-repo-cdn.sigstore.dev';
 
 const TRUSTED_ROOT_TARGET = 'trusted_root.json';
-const TRUSTED_ROOT_MEDIA_TYPES = [
-  'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
-  'application/vnd.dev.sigstore.trustedroot.v0.2+json',
-] as const;
 
 // seeds.json is ~30 KB and trusted_root.json ~10 KB today; the caps only stop a corrupted or
 // hostile install from making us read or parse something huge.
@@ -20,116 +24,18 @@ const MAX_SEEDS_BYTES = 1024 * 1024;
 const MAX_TRUSTED_ROOT_BYTES = 512 * 1024;
 const MAX_PACKAGE_JSON_BYTES = 64 * 1024;
 
-const base64Bytes = z.base64();
-const rfc3339 = z.iso.datetime({ offset: true });
-const timeRange = z.object({ start: rfc3339, end: rfc3339.optional() });
-const logId = z.object({ keyId: base64Bytes });
-const transparencyLog = z.object({
-  baseUrl: z.url(),
-  hashAlgorithm: z.string().min(1),
-  publicKey: z.object({
-    rawBytes: base64Bytes,
-    keyDetails: z.string().min(1),
-    validFor: timeRange,
-  }),
-  logId,
-  checkpointKeyId: logId.optional(),
-  operator: z.string().optional(),
-});
-const certificateAuthority = z.object({
-  subject: z
-    .object({ organization: z.string().optional(), commonName: z.string().optional() })
-    .optional(),
-  uri: z.string(),
-  certChain: z.object({ certificates: z.array(z.object({ rawBytes: base64Bytes })).min(1) }),
-  validFor: timeRange,
-  operator: z.string().optional(),
-});
-
-type TimeRangeJSON = z.infer<typeof timeRange>;
-
-const trustedRootSchema = z
-  .object({
-    mediaType: z.enum(TRUSTED_ROOT_MEDIA_TYPES),
-    // Keyless verification needs at least one Rekor log and one Fulcio CA; CT logs and TSAs may be
-    // absent from a private deployment's root, and the verifier then fails on its thresholds.
-    tlogs: z.array(transparencyLog).min(1),
-    certificateAuthorities: z.array(certificateAuthority).min(1),
-    ctlogs: z.array(transparencyLog),
-    timestampAuthorities: z.array(certificateAuthority).optional(),
-  })
-  .superRefine((root, ctx) => {
-    // The shape alone does not make usable trust material: keys and certificates must parse, log
-    // IDs must be SHA-256 sized (that is how bundles name them) and windows must not be inverted.
-    const checkRange = (range: TimeRangeJSON, at: PropertyKey[]): void => {
-      if (range.end !== undefined && Date.parse(range.end) < Date.parse(range.start)) {
-        ctx.addIssue({ code: 'custom', path: [...at, 'end'], message: 'ends before it starts' });
-      }
-    };
-    const checkLogs = (logs: readonly z.infer<typeof transparencyLog>[], key: string): void => {
-      logs.forEach((log, i) => {
-        const at = [key, i];
-        const der = Buffer.from(log.publicKey.rawBytes, 'base64');
-        const type = log.publicKey.keyDetails.startsWith('PKCS1_') ? 'pkcs1' : 'spki';
-        try {
-          createPublicKey({ key: der, format: 'der', type });
-        } catch {
-          ctx.addIssue({
-            code: 'custom',
-            path: [...at, 'publicKey', 'rawBytes'],
-            message: `not a DER ${type} public key`,
-          });
-        }
-        checkRange(log.publicKey.validFor, [...at, 'publicKey', 'validFor']);
-        for (const idKey of ['logId', 'checkpointKeyId'] as const) {
-          const id = log[idKey];
-          if (id !== undefined && Buffer.from(id.keyId, 'base64').length !== 32) {
-            ctx.addIssue({
-              code: 'custom',
-              path: [...at, idKey, 'keyId'],
-              message: 'a log ID is 32 bytes',
-            });
-          }
-        }
-      });
-    };
-    const checkAuthorities = (
-      cas: readonly z.infer<typeof certificateAuthority>[],
-      key: string,
-    ): void => {
-      cas.forEach((ca, i) => {
-        ca.certChain.certificates.forEach((cert, j) => {
-          try {
-            new X509Certificate(Buffer.from(cert.rawBytes, 'base64'));
-          } catch {
-            ctx.addIssue({
-              code: 'custom',
-              path: [key, i, 'certChain', 'certificates', j, 'rawBytes'],
-              message: 'not a DER X.509 certificate',
-            });
-          }
-        });
-        checkRange(ca.validFor, [key, i, 'validFor']);
-      });
-    };
-    checkLogs(root.tlogs, 'tlogs');
-    checkLogs(root.ctlogs, 'ctlogs');
-    checkAuthorities(root.certificateAuthorities, 'certificateAuthorities');
-    checkAuthorities(root.timestampAuthorities ?? [], 'timestampAuthorities');
-  });
-
 /**
  * A Sigstore TrustedRoot (protobuf-specs JSON form) whose shape, keys and certificates have been
  * checked. It says which Rekor logs, CT logs, Fulcio CAs and TSAs to trust, and when.
  */
-export type SigstoreTrustedRoot = z.infer<typeof trustedRootSchema>;
+export type SigstoreTrustedRoot = z.infer<typeof Schemas.trustedRootSchema>;
 
 /**
  * Validates untrusted TrustedRoot JSON, collecting every bad field. A root that does not validate
  * cannot anchor anything, so the failure is TRUST_ROOT_UNAVAILABLE with each field in `details`.
  */
 export function sigstoreTrustedRootFromJSON(input: unknown): SigstoreTrustedRoot {
-  const parsed = trustedRootSchema.safeParse(input);
+  const parsed = schema().trustedRootSchema.safeParse(input);
   if (parsed.success) return parsed.data;
   const issues = parsed.error.issues.map((issue) => ({
     path: issue.path.map(String).join('.'),
@@ -171,13 +77,13 @@ export interface TrustedRootSummary {
   readonly timestampAuthorities: readonly TrustedRootAuthoritySummary[];
 }
 
-function windowOf(range: TimeRangeJSON): TrustedRootWindow {
+function windowOf(range: Schemas.TimeRangeJSON): TrustedRootWindow {
   return range.end === undefined ? { start: range.start } : { start: range.start, end: range.end };
 }
 
 /** What a trusted root trusts and for which period: for `--json` output and error details. */
 export function summarizeSigstoreTrustedRoot(root: SigstoreTrustedRoot): TrustedRootSummary {
-  const log = (l: z.infer<typeof transparencyLog>): TrustedRootLogSummary => ({
+  const log = (l: z.infer<typeof Schemas.transparencyLog>): TrustedRootLogSummary => ({
     baseUrl: l.baseUrl,
     // Bundles and SCTs name a log by the ID the verifier matches on: the checkpoint key ID when
     // the root gives one (Rekor v2), the log ID otherwise.
@@ -185,7 +91,9 @@ export function summarizeSigstoreTrustedRoot(root: SigstoreTrustedRoot): Trusted
     keyDetails: l.publicKey.keyDetails,
     ...windowOf(l.publicKey.validFor),
   });
-  const authority = (ca: z.infer<typeof certificateAuthority>): TrustedRootAuthoritySummary => ({
+  const authority = (
+    ca: z.infer<typeof Schemas.certificateAuthority>,
+  ): TrustedRootAuthoritySummary => ({
     uri: ca.uri,
     ...(ca.subject?.commonName === undefined ? {} : { commonName: ca.subject.commonName }),
     chainSubjects: ca.certChain.certificates.map(
@@ -261,11 +169,6 @@ function parseJSON(bytes: Buffer, what: string): unknown {
   }
 }
 
-const seedsSchema = z.record(
-  z.string(),
-  z.object({ 'root.json': base64Bytes, targets: z.record(z.string(), base64Bytes) }),
-);
-
 /**
  * Loads the Sigstore public-good TrustedRoot embedded in the installed `@sigstore/tuf` package
  * (`seeds.json`, which seeds its TUF cache). No network. Synchronous: it is one ~30 KB file read
@@ -292,10 +195,12 @@ export function loadEmbeddedSigstoreTrustedRoot(): EmbeddedSigstoreTrustedRoot {
     readCapped(packageJsonPath, MAX_PACKAGE_JSON_BYTES),
     packageJsonPath,
   );
-  const version = z.object({ version: z.string() }).safeParse(packageJson);
+  const version = schema().packageVersionSchema.safeParse(packageJson);
 
   const seedsFile = path.join(packageDir, 'seeds.json');
-  const seeds = seedsSchema.safeParse(parseJSON(readCapped(seedsFile, MAX_SEEDS_BYTES), seedsFile));
+  const seeds = schema().seedsSchema.safeParse(
+    parseJSON(readCapped(seedsFile, MAX_SEEDS_BYTES), seedsFile),
+  );
   if (!seeds.success) {
     throw new InfraError(
       'TRUST_ROOT_UNAVAILABLE',

@@ -1,5 +1,6 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { z } from 'zod';
+import { createRequire } from 'node:module';
+import type { z } from 'zod';
 import {
   OMS_PREDICATE_TYPE,
   decodeBase64Strict,
@@ -13,6 +14,21 @@ import { supportedKeyType, verifySignature } from './algorithms.js';
 import { parseCertificates } from './certificates.js';
 import { publicKeyDer, publicKeyHint } from './key-material.js';
 import type { KeyType, Signer } from './types.js';
+import {
+  MAX_DEPTH,
+  TRUST_ROOT_CHECKPOINT_MEDIA_TYPE,
+  TRUST_ROOT_PAYLOAD_TYPE,
+} from './trust-root-limits.js';
+import type * as Schemas from './trust-root-schema.js';
+
+export { TRUST_ROOT_CHECKPOINT_MEDIA_TYPE, TRUST_ROOT_PAYLOAD_TYPE } from './trust-root-limits.js';
+
+let schemas: typeof Schemas | undefined;
+/** The zod schemas, loaded on first parse (see trust-root-schema.ts). */
+function schema(): typeof Schemas {
+  schemas ??= createRequire(import.meta.url)('./trust-root-schema.js') as typeof Schemas;
+  return schemas;
+}
 
 /**
  * Cairn's trust root: a versioned JSON document listing who may sign what, in a DSSE envelope
@@ -29,109 +45,8 @@ import type { KeyType, Signer } from './types.js';
  * - a verifier that remembers the last trust root it accepted (a checkpoint) refuses older ones.
  */
 
-export const TRUST_ROOT_PAYLOAD_TYPE = 'application/vnd.cairn.trust-root.v1+json';
 export const TRUST_ROOT_MAX_BYTES = 1024 * 1024;
-const MAX_DEPTH = 16;
-const MAX_SIGNERS = 10_000;
-const MAX_ROOT_KEYS = 64;
-const MAX_SIGNATURES = 64;
-const MAX_PATTERNS = 256;
-const MAX_CA_ROOTS = 16;
-
-// ── document schema ─────────────────────────────────────────────────────────────────────
-
-const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?Z$/;
-const time = z
-  .string()
-  .refine(
-    (s) => TIME.test(s) && !Number.isNaN(Date.parse(s)),
-    'must be an RFC 3339 UTC time like 2026-01-31T12:00:00Z',
-  );
-const id = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$/, 'must be 1-128 of A-Z a-z 0-9 . _ @ : -');
-const pem = z
-  .string()
-  .max(16 * 1024)
-  .regex(
-    /^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=\n]+-----END PUBLIC KEY-----\n?$/,
-    'must be an SPKI PEM public key',
-  );
-const keyid = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters');
-/** Repository/environment globs: `*` within one path segment, `**` across segments, anchored. */
-const glob = z
-  .string()
-  .max(256)
-  .regex(/^[A-Za-z0-9._*/-]+$/, 'may only hold A-Z a-z 0-9 . _ - / and * wildcards')
-  .refine((s) => !/\*{3,}/.test(s), 'has more than two * in a row');
-const text = z.string().min(1).max(1024);
-const certificatePem = z
-  .string()
-  .max(16 * 1024)
-  .regex(
-    /^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n?$/,
-    'must be one PEM certificate',
-  );
-
-const rootKeySchema = z.strictObject({ keyid, publicKey: pem });
-
-const identitySchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('key'), keyid, publicKey: pem }),
-  z.strictObject({
-    kind: z.literal('certificate'),
-    subject: text,
-    issuer: text,
-    /** CA roots the certificate chain must lead to; else the verifier supplies them. */
-    roots: z.optional(z.array(certificatePem).min(1).max(MAX_CA_ROOTS)),
-  }),
-  z.strictObject({ kind: z.literal('keyless'), identity: text, issuer: text }),
-]);
-
-const scopesSchema = z.strictObject({
-  repositories: z.array(glob).min(1).max(MAX_PATTERNS),
-  environments: z.array(glob).min(1).max(MAX_PATTERNS),
-  predicateTypes: z.array(text).min(1).max(MAX_PATTERNS),
-});
-
-const revocationSchema = z.strictObject({
-  reason: text,
-  compromisedSince: time,
-  revokedAt: time,
-});
-
-const signerSchema = z.strictObject({
-  id,
-  identity: identitySchema,
-  scopes: scopesSchema,
-  notBefore: time,
-  notAfter: z.optional(time),
-  status: z.enum(['active', 'revoked']),
-  revocation: z.optional(revocationSchema),
-  /** The signer this one took over from (`cairn trust rotate`): both count as one signer. */
-  replaces: z.optional(id),
-});
-
-const documentSchema = z.strictObject({
-  mediaType: z.literal(TRUST_ROOT_PAYLOAD_TYPE),
-  version: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
-  issuedAt: time,
-  root: z.strictObject({
-    threshold: z.number().int().min(1).max(MAX_ROOT_KEYS),
-    keys: z.array(rootKeySchema).min(1).max(MAX_ROOT_KEYS),
-  }),
-  signers: z.array(signerSchema).max(MAX_SIGNERS),
-});
-
-const envelopeSchema = z.strictObject({
-  payloadType: z.literal(TRUST_ROOT_PAYLOAD_TYPE),
-  payload: z.string().min(1),
-  signatures: z
-    .array(z.strictObject({ keyid, sig: z.string().min(1).max(1024) }))
-    .min(1)
-    .max(MAX_SIGNATURES),
-});
-
-export type TrustRootDocument = z.output<typeof documentSchema>;
+export type TrustRootDocument = z.output<typeof Schemas.documentSchema>;
 export type TrustedSigner = TrustRootDocument['signers'][number];
 export type SignerIdentity = TrustedSigner['identity'];
 export type SignerScopes = TrustedSigner['scopes'];
@@ -187,7 +102,7 @@ function keyFromPem(text: string): KeyObject | undefined {
  * them all in `details.issues`.
  */
 export function trustRootDocumentFromJSON(input: unknown): TrustRootDocument {
-  const parsed = documentSchema.safeParse(input);
+  const parsed = schema().documentSchema.safeParse(input);
   if (!parsed.success) {
     throw invalidRoot(
       parsed.error.issues.map((i) => ({ path: pathOf(i.path), message: i.message })),
@@ -345,7 +260,7 @@ export function readTrustRootUnverified(bytes: Uint8Array): ParsedEnvelope {
       },
     );
   }
-  const env = envelopeSchema.safeParse(read.value);
+  const env = schema().envelopeSchema.safeParse(read.value);
   if (!env.success) {
     throw invalidRoot(
       env.error.issues.map((i) => ({ path: `envelope.${pathOf(i.path)}`, message: i.message })),
@@ -403,28 +318,12 @@ export interface VerifyTrustRootOptions {
   readonly checkpoint?: TrustRootCheckpoint;
 }
 
-export const TRUST_ROOT_CHECKPOINT_MEDIA_TYPE =
-  'application/vnd.cairn.trust-root-checkpoint.v1+json';
-
-const checkpointSchema = z.strictObject({
-  mediaType: z.literal(TRUST_ROOT_CHECKPOINT_MEDIA_TYPE),
-  /** Where the trust root was read from (the file's absolute path): one checkpoint per place. */
-  location: z.string().min(1).max(4096),
-  version: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
-  payloadSha256: keyid,
-  root: z.strictObject({
-    threshold: z.number().int().min(1).max(MAX_ROOT_KEYS),
-    keys: z.array(rootKeySchema).min(1).max(MAX_ROOT_KEYS),
-  }),
-  recordedAt: time,
-});
-
 /** The highest trust root version a verifier has accepted from one location, and its root keys. */
-export type TrustRootCheckpoint = z.output<typeof checkpointSchema>;
+export type TrustRootCheckpoint = z.output<typeof Schemas.checkpointSchema>;
 
 /** Validates a stored checkpoint (untrusted bytes on disk): strict, every bad path listed. */
 export function trustRootCheckpointFromJSON(input: unknown): TrustRootCheckpoint {
-  const parsed = checkpointSchema.safeParse(input);
+  const parsed = schema().checkpointSchema.safeParse(input);
   if (!parsed.success) {
     throw new ValidationError(
       'TRUST_ROOT_STATE_INVALID',

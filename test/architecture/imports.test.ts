@@ -50,12 +50,14 @@ interface Edge {
 
 function importEdges(): Edge[] {
   const edges: Edge[] = [];
+  // Static imports, dynamic `import()`, and the lazy `createRequire(import.meta.url)('./x.js')`
+  // loads (zod schemas, optional libraries), which must point the same way.
   const pattern =
-    /(?:^|\s)(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+    /(?:^|\s)(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|createRequire\(import\.meta\.url\)\(\s*['"]([^'"]+)['"]\s*\)/g;
   for (const file of sourceFiles(srcRoot)) {
     const text = readFileSync(file, 'utf8');
     for (const m of text.matchAll(pattern)) {
-      const spec = m[1] ?? m[2];
+      const spec = m[1] ?? m[2] ?? m[3];
       if (spec === undefined || !spec.startsWith('.')) continue;
       edges.push({ from: file, spec, target: resolve(dirname(file), spec) });
     }

@@ -47,8 +47,55 @@ void describe('cli entry: the digest fast path', () => {
     }
   });
 
+  void it('answers keygen, sign, verify and inspect command lines as the full program', async (t) => {
+    const model = copyKeyedModel(t);
+    const keyed = join(repoRoot, 'test', 'fixtures', 'oms-keyed');
+    const sig = join(model, '..', 'light.sig');
+    const lines: string[][] = [
+      [
+        'verify',
+        model,
+        '--signature',
+        join(keyed, 'model.sig'),
+        '--public-key',
+        join(keyed, 'p256.pub.pem'),
+        '--json',
+      ],
+      [
+        'verify',
+        model,
+        '--signature',
+        join(keyed, 'model.sig'),
+        '--public-key',
+        join(keyed, 'other-p256.pub.pem'),
+        '--json',
+      ],
+      ['verify', model, '--signature', join(keyed, 'model.sig')],
+      ['inspect', join(keyed, 'model.cert.sig'), '--json'],
+      ['inspect', join(keyed, 'neg-media-type.sig')],
+      [
+        'sign',
+        model,
+        '--private-key',
+        join(keyed, 'p256.key.pem'),
+        '--signature',
+        sig,
+        '--allow-unencrypted-key',
+        '--force',
+        '--json',
+      ],
+      ['sign', model, '--json'],
+      ['keygen', '--type', 'rsa', '--out', join(model, '..', 'k.pem'), '--json'],
+      ['sign', '--help'],
+      ['keygen'],
+    ];
+    for (const args of lines) {
+      assert.deepEqual(await run(main, args), await run(fullMain, args), args.join(' '));
+    }
+  });
+
   void it('every other command line goes to the full program', async () => {
-    for (const args of [['--version'], ['verify', '--help'], ['help', 'digest'], ['bogus']]) {
+    for (const args of [['--version'], ['help', 'verify'], ['help', 'digest'], ['bogus']]) {
       assert.deepEqual(await run(main, args), await run(fullMain, args), args.join(' '));
     }
   });
@@ -80,6 +127,61 @@ void describe('cli entry: the digest fast path', () => {
     assert.ok(domains.has('manifest') && domains.has('cli'), [...domains].join(' '));
     for (const heavy of ['sign', 'verify', 'envelope', 'policy', 'attest', 'registry', 'scan']) {
       assert.ok(!domains.has(heavy), `digest loaded ${heavy}: ${[...domains].join(' ')}`);
+    }
+  });
+
+  void it('`cairn keygen` and `cairn sign` import no zod and no other command up front', (t) => {
+    // zod (~75 ms to load) is only for parsing: signing requires it lazily for its self-check.
+    const hook = `export async function load(url, context, next) {
+      if (url.includes('/dist/src/') || url.includes('/node_modules/')) process.stderr.write('LOADED ' + url + '\\n');
+      return next(url, context);
+    }`;
+    const register = `import { register } from 'node:module';
+      register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)});`;
+    const model = copyKeyedModel(t);
+    const keyed = join(repoRoot, 'test', 'fixtures', 'oms-keyed');
+    for (const args of [
+      ['keygen', '--out', join(model, '..', 'fresh.pem')],
+      [
+        'sign',
+        model,
+        '--private-key',
+        join(keyed, 'p256.key.pem'),
+        '--allow-unencrypted-key',
+        '--signature',
+        join(model, '..', 'fresh.sig'),
+      ],
+    ]) {
+      const res = spawnSync(
+        process.execPath,
+        [
+          '--import',
+          `data:text/javascript,${encodeURIComponent(register)}`,
+          join(repoRoot, 'bin', 'cairn.js'),
+          ...args,
+        ],
+        { encoding: 'utf8' },
+      );
+      assert.equal(res.status, 0, res.stderr);
+      const loaded = [...res.stderr.matchAll(/LOADED (\S+)/g)].map((m) => m[1]!);
+      assert.ok(
+        loaded.some((u) => u.includes('/dist/src/keys/')),
+        loaded.join(' '),
+      );
+      const zod = loaded.filter((u) => u.includes('/node_modules/zod/'));
+      assert.deepEqual(zod, [], `${args[0]} imported zod`);
+      const domains = new Set(
+        loaded.flatMap((u) => [...u.matchAll(/\/dist\/src\/([^/]+)\//g)].map((m) => m[1])),
+      );
+      for (const heavy of ['verify', 'policy', 'attest', 'registry', 'scan', 'server', 'store']) {
+        assert.ok(!domains.has(heavy), `${args[0]} loaded ${heavy}: ${[...domains].join(' ')}`);
+      }
+      const registers = loaded.filter((u) => /\/cli\/[a-z-]+-register\.js$/.test(u));
+      assert.deepEqual(
+        registers.map((u) => u.replace(/.*\/cli\//, '')),
+        ['sign-register.js'],
+        `${args[0]} loaded other commands' declarations`,
+      );
     }
   });
 });
