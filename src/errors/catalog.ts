@@ -572,7 +572,7 @@ export const ERROR_CATALOG = {
     'The HTTP status and the server code are in the details; check the server version and its logs.',
   ),
   WORKER_FAILED: infra(
-    'A hashing worker thread failed.',
+    'A worker thread (hashing, or verifying a large signature) failed.',
     'Run again; if it persists, report it with the output of --json.',
   ),
   PROMOTION_COPY_FAILED: infra(

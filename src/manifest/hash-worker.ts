@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { errorToWire } from '../errors/index.js';
 import { FileHasher } from './file-hasher.js';
 import {
-  errorToWire,
   jobAt,
   jobCount,
   type Unit,
@@ -60,7 +60,7 @@ port.on('message', (message: UnitMessage) => {
         sizes.buffer as ArrayBuffer,
       ]);
     } catch (err) {
-      reply({ type: 'error', id: message.id, error: errorToWire(err) });
+      reply({ type: 'error', id: message.id, error: errorToWire(err, 'Hash worker') });
     }
   });
 });

@@ -29,17 +29,31 @@ export function compareCodePoints(a: string, b: string): number {
   return a.length - b.length;
 }
 
-/** Python `PurePosixPath` order: lists of path components compared element-wise. */
+/**
+ * Python `PurePosixPath` order: lists of path components compared element-wise, each by code
+ * point. Done in one pass without splitting (sorting and merging 20,000 paths split each one
+ * ~30 times): where the strings first differ, a `/` means that side's component ended first, so
+ * it is the smaller one; otherwise the characters decide as in `compareCodePoints`. Paths are
+ * checked names (no empty components); `.` (a single-file model) is the empty list.
+ */
 export function comparePaths(a: string, b: string): number {
   if (a === b) return 0;
-  const pa = a === '.' ? [] : a.split('/');
-  const pb = b === '.' ? [] : b.split('/');
-  const n = Math.min(pa.length, pb.length);
+  if (a === '.') return -1;
+  if (b === '.') return 1;
+  const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
-    const c = compareCodePoints(pa[i]!, pb[i]!);
-    if (c !== 0) return c;
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x === 0x2f) return -1;
+    if (y === 0x2f) return 1;
+    if (x >= 0xd800 && y >= 0xd800) {
+      x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
+      y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
+    }
+    return x < y ? -1 : 1;
   }
-  return pa.length - pb.length;
+  return a.length - b.length;
 }
 
 export interface ResourceKey {

@@ -1,12 +1,6 @@
 import { Worker } from 'node:worker_threads';
-import { InfraError } from '../errors/index.js';
-import {
-  errorFromWire,
-  type Unit,
-  type UnitMessage,
-  type WorkerInit,
-  type WorkerReply,
-} from './protocol.js';
+import { InfraError, errorFromWire } from '../errors/index.js';
+import { type Unit, type UnitMessage, type WorkerInit, type WorkerReply } from './protocol.js';
 
 export interface PoolInit {
   readonly algorithm: WorkerInit['algorithm'];

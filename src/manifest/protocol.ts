@@ -1,14 +1,5 @@
 import type { HashAlgorithm } from '../digest/index.js';
-import {
-  ERROR_CATALOG,
-  InfraError,
-  UsageError,
-  ValidationError,
-  VerificationError,
-  isCairnError,
-  type CairnError,
-  type ErrorCode,
-} from '../errors/index.js';
+import type { WireError } from '../errors/index.js';
 import type { HashJob, HasherTuning } from './file-hasher.js';
 
 /**
@@ -78,13 +69,6 @@ export interface UnitMessage {
   readonly unit: Unit;
 }
 
-export interface WireError {
-  readonly code: ErrorCode;
-  readonly message: string;
-  readonly details: Readonly<Record<string, unknown>> | undefined;
-  readonly hint: string;
-}
-
 export type WorkerReply =
   | {
       readonly type: 'done';
@@ -96,37 +80,3 @@ export type WorkerReply =
     }
   | { readonly type: 'error'; readonly id: number; readonly error: WireError }
   | { readonly type: 'paused'; readonly path: string };
-
-export function errorToWire(err: unknown): WireError {
-  if (isCairnError(err)) {
-    return { code: err.code, message: err.message, details: err.details, hint: err.hint };
-  }
-  const message = err instanceof Error ? err.message : String(err);
-  return {
-    code: 'WORKER_FAILED',
-    message: `Hash worker failed: ${message}`,
-    details: undefined,
-    hint: ERROR_CATALOG.WORKER_FAILED.hint,
-  };
-}
-
-/** Rebuilds a worker's error as the same CairnError class and code on the main thread. */
-export function errorFromWire(wire: WireError): CairnError {
-  const options = {
-    hint: wire.hint,
-    ...(wire.details === undefined ? {} : { details: wire.details }),
-  };
-  const kind = ERROR_CATALOG[wire.code].kind;
-  // The catalog ties each code to its kind, so these casts only restate that link.
-  switch (kind) {
-    case 'usage':
-      return new UsageError(wire.code as UsageError['code'], wire.message, options);
-    case 'validation':
-      return new ValidationError(wire.code as ValidationError['code'], wire.message, options);
-    case 'verification':
-      return new VerificationError(wire.code as VerificationError['code'], wire.message, options);
-    case 'infra':
-    case 'internal':
-      return new InfraError(wire.code as InfraError['code'], wire.message, options);
-  }
-}

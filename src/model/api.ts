@@ -20,6 +20,7 @@ import type { Signer } from '../keys/index.js';
 // use, so `digestModel` — `cairn digest` — starts without it (~0.07 s of CPU, ~6 MiB here).
 import type { BundleClaims, SignerFacts, VerificationTrust } from '../verify/index.js';
 import { MAX_BUNDLE_BYTES, readSmallFile, writeFileAtomic } from './files.js';
+import { verifySignatureBytes } from './verify-signature.js';
 
 /** Options shared by digest, sign and verify: which files are in scope. */
 export interface ModelScopeOptions {
@@ -145,9 +146,9 @@ export async function verifyModel(
   options: VerifyModelOptions,
 ): Promise<ModelVerification> {
   const signaturePath = resolve(options.signaturePath ?? defaultSignaturePath(modelPath));
-  const { verifyBundle } = await import('../verify/index.js');
-  // No variable holds the bundle's bytes (megabytes on a big model) across the hashing below.
-  const verified = verifyBundle(
+  // No variable holds the bundle's bytes (megabytes on a big model) across the hashing below;
+  // a big bundle is parsed on a worker thread whose heap is gone before the hashing starts.
+  const verified = await verifySignatureBytes(
     readSmallFile(signaturePath, MAX_BUNDLE_BYTES, 'Signature file'),
     options.trust,
   );

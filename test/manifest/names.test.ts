@@ -32,9 +32,11 @@ function refComparePaths(a: string, b: string): number {
   return sign(pa.length - pb.length);
 }
 
-// Strings over characters that matter for ordering: ASCII separators, BMP above the surrogate
-// block, and astral characters.
+// Strings over characters that matter for ordering: ASCII below and above `/`, separators, BMP
+// above the surrogate block, and astral characters.
 const interesting = fc.constantFrom(
+  ' ',
+  '!',
   'a',
   'b',
   'A',
