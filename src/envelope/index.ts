@@ -23,6 +23,7 @@ export {
   orderIgnorePaths,
   serializeOmsStatement,
   statementFromPayload,
+  statementFromOwnPayload,
   manifestFromStatement,
 } from './statement.js';
 

@@ -187,6 +187,38 @@ export function statementFromPayload(payload: Uint8Array): InTotoStatement {
 }
 
 /**
+ * Reads back a statement Cairn has just written (signing's self-check): the same JSON limits and
+ * conversion as `statementFromPayload`, without the zod shape check that untrusted payloads get.
+ * `serializeOmsStatement` builds that shape from typed data; what the self-check is for, the OMS
+ * content (serialization, every resource, the subject digest), is checked by
+ * `manifestFromStatement` exactly as for any bundle. Signing therefore never loads zod (~75 ms
+ * of every `cairn sign`, measured).
+ */
+export function statementFromOwnPayload(payload: Uint8Array): InTotoStatement {
+  const read = readJsonBytes(payload, { maxBytes: MAX_BUNDLE_BYTES, maxDepth: MAX_JSON_DEPTH });
+  if (!read.ok) throw statementInvalid(`The statement does not read back: ${read.failure.kind}`);
+  const value = read.value as {
+    _type?: unknown;
+    subject?: { name?: string; digest: Record<string, string> }[];
+    predicateType?: unknown;
+    predicate?: Record<string, unknown>;
+  };
+  if (
+    value._type !== IN_TOTO_STATEMENT_V1 ||
+    !Array.isArray(value.subject) ||
+    typeof value.predicateType !== 'string'
+  ) {
+    throw statementInvalid('The statement does not read back as an in-toto Statement v1');
+  }
+  return {
+    type: IN_TOTO_STATEMENT_V1,
+    subject: value.subject.map((s) => ({ name: s.name, digest: s.digest })),
+    predicateType: value.predicateType,
+    predicate: value.predicate,
+  };
+}
+
+/**
  * Turns an OMS statement into the signed manifest, checking it as the reference does and more:
  * predicate type (PREDICATE_TYPE_MISMATCH), one sha256 subject (SUBJECT_INVALID), serialization
  * (SERIALIZATION_UNSUPPORTED), every resource name and digest (MANIFEST_INVALID, all problems

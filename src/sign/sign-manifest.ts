@@ -5,7 +5,7 @@ import {
   pae,
   serializeBundle,
   serializeOmsStatement,
-  statementFromPayload,
+  statementFromOwnPayload,
   type WritableBundle,
 } from '../envelope/index.js';
 import { InfraError, UsageError, isCairnError } from '../errors/index.js';
@@ -99,7 +99,7 @@ function checkNames(manifest: Manifest): void {
 /** Never sign a statement Cairn itself would refuse to verify. */
 function selfCheck(statement: Buffer): void {
   try {
-    manifestFromStatement(statementFromPayload(statement));
+    manifestFromStatement(statementFromOwnPayload(statement));
   } catch (err) {
     if (!isCairnError(err)) throw err;
     throw new InfraError(

@@ -6,7 +6,11 @@ import {
   verify as cryptoVerify,
 } from 'node:crypto';
 import { test } from 'node:test';
-import { manifestFromStatement, statementFromPayload } from '../../src/envelope/index.js';
+import {
+  manifestFromStatement,
+  statementFromOwnPayload,
+  statementFromPayload,
+} from '../../src/envelope/index.js';
 import {
   KEY_TYPES,
   fileSigner,
@@ -176,6 +180,28 @@ void test('unsafe or colliding names are refused before signing', async () => {
       signer,
     ),
     'MODEL_NAME_COLLISION',
+  );
+});
+
+void test('a statement Cairn would refuse to verify is never signed (self-check)', async () => {
+  const signer = fileSigner(loadPrivateKey(generateKeyPair('ed25519').privateKeyPem));
+  const good = filesManifest([
+    ['a.txt', 'x'],
+    ['b.txt', 'y'],
+  ]);
+  // Names pass the signer's own checks, but a 16-byte sha256 digest is refused on reading back.
+  const short = {
+    ...good,
+    resources: good.resources.map((r, i) =>
+      i === 1 ? { ...r, digest: r.digest.subarray(0, 16) } : r,
+    ),
+  };
+  await rejectsCode(signManifest(short, signer), 'INTERNAL');
+  // The same read-back accepts what is well formed, and agrees with the verifier's parse.
+  const { statement } = await signManifest(good, signer);
+  assert.deepEqual(
+    manifestFromStatement(statementFromOwnPayload(statement)),
+    manifestFromStatement(statementFromPayload(statement)),
   );
 });
 
