@@ -364,6 +364,14 @@ export function serverError(status: number, body: unknown): CairnError {
     });
   }
   const serverCode = typeof code === 'string' ? code.slice(0, 100) : undefined;
+  // A refusal without a Cairn error body (HEAD answers carry none; a proxy may strip it) still
+  // says what it is: the status alone decides between "who are you" and "not allowed".
+  if (serverCode === undefined && (status === 401 || status === 403)) {
+    const which = status === 401 ? 'AUTH_REQUIRED' : 'ACCESS_DENIED';
+    return new CairnError(which, `The server refused the request (HTTP ${status})`, {
+      details: { httpStatus: status },
+    });
+  }
   return new InfraError('REGISTRY_REQUEST_FAILED', `The server refused the request: ${message}`, {
     ...(hint === undefined ? {} : { hint }),
     details: {

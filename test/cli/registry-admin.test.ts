@@ -18,16 +18,10 @@ function errorCode(run: CliRun): string | undefined {
   return run.json<{ error?: { code: string } }>().error?.code;
 }
 
-/**
- * A refused push: the first request is a blob HEAD, whose 403 carries no body, so the client
- * reports REGISTRY_REQUEST_FAILED with the status rather than the server's ACCESS_DENIED.
- */
+/** A refused push (its first request is a blob HEAD, whose 403 carries no body). */
 function pushRefused(run: CliRun): boolean {
   const error = run.json<{ error?: { code: string; details?: { httpStatus?: number } } }>().error;
-  return (
-    error?.code === 'ACCESS_DENIED' ||
-    (error?.code === 'REGISTRY_REQUEST_FAILED' && error.details?.httpStatus === 403)
-  );
+  return error?.code === 'ACCESS_DENIED' && error.details?.httpStatus === 403;
 }
 
 function exceptionYaml(requirement: string): string {

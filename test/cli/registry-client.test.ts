@@ -120,6 +120,13 @@ test('server errors come back as the CairnError the server raised, unknown codes
   assert.equal(unknown.exitCode, 3);
   assert.equal(unknown.details?.['serverCode'], 'TEAPOT');
   assert.equal(serverError(502, 'not json').code, 'REGISTRY_REQUEST_FAILED');
+  // Refusals without a body (a HEAD answer) are still named for what they are.
+  const denied = serverError(403, undefined);
+  assert.equal(denied.code, 'ACCESS_DENIED');
+  assert.equal(denied.details?.['httpStatus'], 403);
+  assert.equal(serverError(401, undefined).code, 'AUTH_REQUIRED');
+  // An unknown code in a body is kept as the server's, whatever the status.
+  assert.equal(serverError(403, { error: { code: 'TEAPOT' } }).code, 'REGISTRY_REQUEST_FAILED');
 });
 
 test('a server that is down is REGISTRY_UNREACHABLE, exit 3, and the token is never printed', async (t) => {
