@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { isCairnError } from '../../src/errors/index.js';
 import {
   generateKeyPair,
+  loadEmbeddedSigstoreTrustedRoot,
   loadPrivateKey,
   loadPublicKey,
   fileSigner,
@@ -62,6 +63,24 @@ void describe('verifying a signature on a worker thread', () => {
     const inline = await outcome(bundle, trust, 'inline');
     assert.ok('ok' in inline, JSON.stringify(inline));
     assert.deepEqual(await outcome(bundle, trust, 'worker'), inline);
+  });
+
+  void it('passes keyless trust across (the embedded Sigstore root)', async (t) => {
+    const shared = requireShared(t);
+    if (shared === undefined) return;
+    const bundle = readFileSync(join(shared, 'oms-upstream', 'v1.0.0-sigstore', 'model.sig'));
+    const trustedRoot = loadEmbeddedSigstoreTrustedRoot().trustedRoot;
+    for (const identity of ['stefanb@us.ibm.com', 'someone@example.com']) {
+      const trust: VerificationTrust = {
+        kind: 'keyless',
+        identity,
+        issuer: 'https://sigstore.verify.ibm.com/oauth2',
+        trustedRoot,
+      };
+      const inline = await outcome(bundle, trust, 'inline');
+      assert.equal('ok' in inline, identity === 'stefanb@us.ibm.com', JSON.stringify(inline));
+      assert.deepEqual(await outcome(bundle, trust, 'worker'), inline, identity);
+    }
   });
 
   void it('verifies a signature over the worker threshold and still names a changed file', async (t) => {
