@@ -15,67 +15,8 @@ export function processIo(): Io {
   return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
 }
 
-/** Top-level arrays at least this long are written element by element (see printJson). */
-const STREAMED_ARRAY_MIN = 1000;
-const CHUNK_CHARS = 64 * 1024;
-
-/**
- * Writes `value` as `JSON.stringify(value, null, 2)` and a newline. An object holding a long
- * array (verify's 20,000 resources) is written in pieces with the same bytes, so the whole
- * document never sits in memory as one string: at the end of `cairn verify --json` on a
- * 20,000-file model that string and its growth copies were the run's peak (~+20 MiB).
- */
 export function printJson(io: Io, value: unknown): void {
-  if (!hasLongArray(value)) {
-    io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-    return;
-  }
-  let out = '{';
-  let first = true;
-  const flush = (): void => {
-    if (out.length >= CHUNK_CHARS) {
-      io.stdout.write(out);
-      out = '';
-    }
-  };
-  for (const [key, v] of Object.entries(value)) {
-    if (!isLongArray(v)) {
-      // undefined for what JSON.stringify leaves out (undefined, functions, symbols, toJSON → undefined)
-      const text = JSON.stringify(v, null, 2) as string | undefined;
-      if (text === undefined) continue;
-      out += `${first ? '' : ','}\n  ${JSON.stringify(key)}: ${indent(text, '\n  ')}`;
-      first = false;
-      continue;
-    }
-    out += `${first ? '' : ','}\n  ${JSON.stringify(key)}: [`;
-    first = false;
-    for (let i = 0; i < v.length; i++) {
-      const item = JSON.stringify(v[i], null, 2) as string | undefined;
-      out += `${i === 0 ? '' : ','}\n    ${item === undefined ? 'null' : indent(item, '\n    ')}`;
-      flush();
-    }
-    out += '\n  ]';
-  }
-  io.stdout.write(`${out}\n}\n`);
-}
-
-function indent(text: string, newline: string): string {
-  return text.includes('\n') ? text.replaceAll('\n', newline) : text;
-}
-
-/** A plain object (no toJSON) with an array of at least STREAMED_ARRAY_MIN entries. */
-function hasLongArray(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
-  return Object.values(value).some(isLongArray);
-}
-
-function isLongArray(v: unknown): v is unknown[] {
-  return (
-    Array.isArray(v) &&
-    v.length >= STREAMED_ARRAY_MIN &&
-    typeof (v as { toJSON?: unknown }).toJSON !== 'function'
-  );
+  io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
 export function say(io: Io, line: string): void {
