@@ -8,6 +8,7 @@ export {
   signModel,
   verifyModel,
   inspectSignature,
+  ManifestCache,
 } from './model/index.js';
 export {
   CairnError,

@@ -37,6 +37,7 @@ import {
   inspectSignature,
   readSmallFile,
   verifyModel,
+  ManifestCache,
   writeFileAtomic,
   type ModelVerification,
 } from '../model/index.js';
@@ -617,6 +618,8 @@ function trustForBundle(
 interface ModelTarget {
   readonly modelPath: string;
   readonly ignorePaths: readonly string[];
+  /** Bundles that record the same way of hashing share one pass over the model. */
+  readonly manifests: ManifestCache;
 }
 
 /** Verifies one bundle against the model and the trust root; the facts or the refusal. */
@@ -645,6 +648,7 @@ async function verifyOneSignature(
         ignoreGitPaths: flags.ignoreGitPaths,
         allowSymlinks: flags.allowSymlinks ?? false,
         ignoreUnsignedFiles: flags.ignoreUnsignedFiles ?? false,
+        manifestCache: target.manifests,
       });
     } catch (err) {
       lastError = err;
@@ -685,6 +689,7 @@ export async function verifyModelWithTrustRoot(
   const target: ModelTarget = {
     modelPath,
     ignorePaths: modelRelativeIgnorePaths(io, model, flags.ignorePaths ?? []),
+    manifests: new ManifestCache(),
   };
   const given = flags.signature ?? [];
   const paths = [

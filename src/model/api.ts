@@ -113,6 +113,36 @@ export interface VerifyModelOptions extends ModelScopeOptions {
   readonly trust: VerificationTrust;
   /** Hash only the files the signature names; extra files are tolerated (reference flag). */
   readonly ignoreUnsignedFiles?: boolean;
+  /**
+   * Share the hashing between several verifications of one model in one command (several
+   * signatures, `--threshold`): a bundle recording the same way of hashing reuses the manifest
+   * computed for an earlier one instead of reading every byte again.
+   */
+  readonly manifestCache?: ManifestCache;
+}
+
+/**
+ * Manifests computed from a model, by everything the hashing depends on (path, hash type, method,
+ * shard size, symlink rule, ignored paths). Meant for one command: a later change to the model is
+ * not seen through it. A failed hashing is remembered as failed.
+ */
+export class ManifestCache {
+  private readonly entries = new Map<string, Promise<Manifest>>();
+
+  /** The manifest for `key`, computing it on first use. */
+  manifest(key: string, compute: () => Promise<Manifest>): Promise<Manifest> {
+    let entry = this.entries.get(key);
+    if (entry === undefined) {
+      entry = compute();
+      this.entries.set(key, entry);
+    }
+    return entry;
+  }
+
+  /** How many distinct hashings were asked for (each computed once). */
+  get size(): number {
+    return this.entries.size;
+  }
 }
 
 export interface ResourceCheck {
@@ -165,7 +195,7 @@ export async function verifyModel(
     recordedIgnorePaths: recorded.ignorePaths,
     signedPaths: signedDefaults,
   });
-  const actual = await hashModel(modelPath, {
+  const hashing = {
     ...scope,
     // The recorded policy applies (OMS spec); the flag can only loosen it, as in the reference CLI.
     allowSymlinks: recorded.allowSymlinks || (options.allowSymlinks ?? false),
@@ -175,7 +205,22 @@ export async function verifyModel(
     ...(options.ignoreUnsignedFiles
       ? { onlyPaths: new Set(signed.resources.map((r) => r.path)) }
       : {}),
-  });
+  };
+  const cache = options.ignoreUnsignedFiles ? undefined : options.manifestCache;
+  const actual = await (cache === undefined
+    ? hashModel(modelPath, hashing)
+    : cache.manifest(
+        JSON.stringify([
+          resolve(modelPath),
+          hashing.hashType,
+          hashing.method,
+          hashing.shardSize ?? null,
+          hashing.allowSymlinks,
+          hashing.ignoreGitPaths,
+          [...hashing.ignorePaths].sort(),
+        ]),
+        () => hashModel(modelPath, hashing),
+      ));
 
   const diff = compareManifests(normaliseShardAlgorithms(signed), normaliseShardAlgorithms(actual));
   if (!diff.ok) throw modelMismatch(actual.modelName, diff);

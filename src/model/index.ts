@@ -4,6 +4,7 @@ export {
   signModel,
   verifyModel,
   inspectSignature,
+  ManifestCache,
 } from './api.js';
 export {
   MAX_BUNDLE_BYTES,
