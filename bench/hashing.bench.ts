@@ -417,6 +417,26 @@ function record(
   });
 }
 
+/** Times bench/node-ceiling.ts over `model` and records it against the reference tool's run. */
+async function ceilingRow(
+  model: Model,
+  files: readonly string[],
+  hash: 'sha256' | 'blake3',
+  reference: string,
+  ref: Run | Failure,
+  tool: string,
+): Promise<Run | Failure> {
+  warm(files);
+  const ceiling = await median(`node ceiling ${hash}`, () =>
+    run(process.execPath, [CEILING, model.dir, hash]),
+  );
+  record(`small: node ceiling ${hash}, warm`, reference, ref, ceiling, model.bytes, {
+    minRatio: 0,
+    text: `context: bench/node-ceiling.ts vs ${tool}`,
+  });
+  return ceiling;
+}
+
 function round(n: number, digits = 3): number {
   const f = 10 ** digits;
   return Math.round(n * f) / f;
@@ -468,14 +488,7 @@ async function main(): Promise<void> {
     });
     if (name === 'small') {
       // How close any Node.js program gets: bench/node-ceiling.ts, no checks, no manifest.
-      warm(files);
-      const ceiling = await median('node ceiling sha256', () =>
-        run(process.execPath, [CEILING, model.dir, 'sha256']),
-      );
-      record('small: node ceiling sha256, warm', ossl, refSha, ceiling, model.bytes, {
-        minRatio: 0,
-        text: 'context: bench/node-ceiling.ts vs openssl',
-      });
+      const ceiling = await ceilingRow(model, files, 'sha256', ossl, refSha, 'openssl');
       record('small: digest sha256 vs node ceiling', CEILING, ceiling, dig, model.bytes, {
         minRatio: 0,
         text: "context: Cairn's own overhead",
@@ -501,16 +514,7 @@ async function main(): Promise<void> {
         minRatio: 0.7,
         text: '≥ 0.7× b3sum',
       });
-      if (name === 'small') {
-        warm(files);
-        const ceiling3 = await median('node ceiling blake3', () =>
-          run(process.execPath, [CEILING, model.dir, 'blake3']),
-        );
-        record('small: node ceiling blake3, warm', b3, refB3, ceiling3, model.bytes, {
-          minRatio: 0,
-          text: 'context: bench/node-ceiling.ts vs b3sum',
-        });
-      }
+      if (name === 'small') await ceilingRow(model, files, 'blake3', b3, refB3, 'b3sum');
     }
   }
 

@@ -177,7 +177,18 @@ export function statementFromPayload(payload: Uint8Array): InTotoStatement {
       { issues },
     );
   }
-  const d = parsed.data;
+  return inTotoStatement(parsed.data);
+}
+
+/** The statement's fields, once their shape is known (checked, or Cairn's own). */
+function inTotoStatement(d: {
+  readonly subject: readonly {
+    readonly name?: string | undefined;
+    readonly digest: Record<string, string>;
+  }[];
+  readonly predicateType: string;
+  readonly predicate?: Record<string, unknown> | undefined;
+}): InTotoStatement {
   return {
     type: IN_TOTO_STATEMENT_V1,
     subject: d.subject.map((s) => ({ name: s.name, digest: s.digest })),
@@ -210,12 +221,11 @@ export function statementFromOwnPayload(payload: Uint8Array): InTotoStatement {
   ) {
     throw statementInvalid('The statement does not read back as an in-toto Statement v1');
   }
-  return {
-    type: IN_TOTO_STATEMENT_V1,
-    subject: value.subject.map((s) => ({ name: s.name, digest: s.digest })),
+  return inTotoStatement({
+    subject: value.subject,
     predicateType: value.predicateType,
     predicate: value.predicate,
-  };
+  });
 }
 
 /**

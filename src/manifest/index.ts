@@ -14,6 +14,7 @@ export {
 export { manifestRootDigest, compareManifests } from './compare.js';
 export { walkModel, effectiveIgnorePaths } from './walk.js';
 export { hashModel, DEFAULT_SHARD_SIZE } from './hash-model.js';
+export { RESOURCE_ROLES } from './types.js';
 
 export type {
   SerializationMethod,

@@ -13,16 +13,20 @@ export interface Serialization {
   readonly ignorePaths: readonly string[];
 }
 
+/** What a file can be for, in one fixed order (a role's index is stable: worker messages use it). */
+export const RESOURCE_ROLES = [
+  'weights',
+  'config',
+  'tokenizer',
+  'code',
+  'dependency-lock',
+  'data-reference',
+  'documentation',
+  'other',
+] as const;
+
 /** What a file is for; assigned from its name (see `roleForPath`). */
-export type ResourceRole =
-  | 'weights'
-  | 'config'
-  | 'tokenizer'
-  | 'code'
-  | 'dependency-lock'
-  | 'data-reference'
-  | 'documentation'
-  | 'other';
+export type ResourceRole = (typeof RESOURCE_ROLES)[number];
 
 export interface ShardRange {
   readonly start: number;

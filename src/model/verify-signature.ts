@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { InfraError, errorFromWire, type WireError } from '../errors/index.js';
-import type { Resource, ResourceRole, Serialization } from '../manifest/index.js';
+import { RESOURCE_ROLES, type Resource, type Serialization } from '../manifest/index.js';
 import type { VerificationTrust, VerifiedSignature } from '../verify/index.js';
 
 /**
@@ -16,17 +16,6 @@ export const WORKER_MIN_BUNDLE_BYTES = 1024 * 1024;
 
 /** Enough for the largest bundle (16 MiB); the young generation kept small. */
 const WORKER_LIMITS = { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 512 };
-
-const ROLES: readonly ResourceRole[] = [
-  'weights',
-  'config',
-  'tokenizer',
-  'code',
-  'dependency-lock',
-  'data-reference',
-  'documentation',
-  'other',
-];
 
 /** `VerificationTrust` as data a worker can receive (certificates as DER; keys clone as is). */
 export type WireTrust =
@@ -94,7 +83,7 @@ export function packVerification(v: VerifiedSignature): PackedVerification {
     let a = algorithms.indexOf(r.algorithm);
     if (a === -1) a = algorithms.push(r.algorithm) - 1;
     algorithmIndex[i] = a;
-    roleIndex[i] = ROLES.indexOf(r.role);
+    roleIndex[i] = RESOURCE_ROLES.indexOf(r.role);
     digests.set(r.digest, at);
     at += r.digest.length;
     ends[i] = at;
@@ -134,7 +123,7 @@ export function unpackVerification(p: PackedVerification): VerifiedSignature {
     const algorithm = p.algorithms[p.algorithmIndex[i]!]!;
     const digest = digests.subarray(from, p.ends[i]);
     from = p.ends[i]!;
-    const role = ROLES[p.roleIndex[i]!]!;
+    const role = RESOURCE_ROLES[p.roleIndex[i]!]!;
     const size = p.sizes[i]!;
     const start = p.shards[2 * i]!;
     const shard = Number.isNaN(start) ? undefined : { start, end: p.shards[2 * i + 1]! };
