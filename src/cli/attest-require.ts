@@ -12,9 +12,9 @@ import { resolve } from 'node:path';
 import type { ArtifactDigest } from '../digest/index.js';
 import { UsageError, VerificationError, isCairnError, type CairnError } from '../errors/index.js';
 import type { VerificationTrust } from '../verify/index.js';
-import { trustRootVerifierFrom } from './attest-verifier.js';
+import { verifyWithTrustRootVerifier } from './attest-verifier.js';
 import { note, printJson, say, type Io } from './output.js';
-import { verifyModelWithTrustRoot, type TrustRootVerifyFlags } from './trust.js';
+import type { TrustRootVerifyFlags } from './trust.js';
 
 /** One line of the attestations file, verified or refused with a code. */
 export type ListedAttestation =
@@ -145,16 +145,7 @@ export async function trustRootRequireCommand(
 ): Promise<number> {
   parseRequired(flags.require);
   const at = new Date();
-  const result = await verifyModelWithTrustRoot(io, model, flags, at);
-  const { verifier, version } = trustRootVerifierFrom(io, flags, at);
-  if (version !== result.trustRoot.version) {
-    // The file changed between the two reads: check nothing against a root we did not verify with.
-    throw new VerificationError(
-      'TRUST_ROOT_ROLLBACK',
-      `The trust root changed while verifying (v${result.trustRoot.version}, then v${version})`,
-      { details: { versions: [result.trustRoot.version, version] } },
-    );
-  }
+  const { result, verifier } = await verifyWithTrustRootVerifier(io, model, flags, at);
   const attestations = requireAttestations(
     resolve(io.cwd, model),
     verifier,
@@ -168,7 +159,10 @@ export async function trustRootRequireCommand(
   for (const w of result.warnings) note(io, `warning: ${w}`);
   say(io, 'Verification succeeded');
   say(io, `  digest:    ${result.digest}`);
-  say(io, `  signer:    ${result.trustRoot.signer.signerId} (trust root v${version})`);
+  say(
+    io,
+    `  signer:    ${result.trustRoot.signer.signerId} (trust root v${result.trustRoot.version})`,
+  );
   say(io, `  attested:  ${flags.require} (${attestations.length} attestation(s) found)`);
   return 0;
 }

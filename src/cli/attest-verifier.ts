@@ -1,11 +1,16 @@
 import { resolve } from 'node:path';
 import { verifierForTrust, verifierForTrustRoot, type BundleVerifier } from '../attest/index.js';
-import { UsageError } from '../errors/index.js';
+import { UsageError, VerificationError } from '../errors/index.js';
 import { parseCertificates } from '../keys/index.js';
 import { MAX_CERT_BYTES, readSmallFile } from '../model/index.js';
 import type { SignerFacts } from '../verify/index.js';
 import type { Io } from './output.js';
-import { loadTrustRootWithCheckpoint } from './trust.js';
+import {
+  loadTrustRootWithCheckpoint,
+  verifyModelWithTrustRoot,
+  type TrustRootVerification,
+  type TrustRootVerifyFlags,
+} from './trust.js';
 import { trustFrom, type TrustFlags } from './trust-flags.js';
 
 /** One trust (key, CA roots, identity) or a trust root, for every bundle a command checks. */
@@ -55,6 +60,29 @@ export function trustRootVerifierFrom(
     at,
   });
   return { verifier, version: root.document.version };
+}
+
+/**
+ * `verifyModelWithTrustRoot`, then the bundle verifier for the same trust root version: a trust
+ * root file that changes between the two reads is TRUST_ROOT_ROLLBACK, so nothing is checked
+ * against a version the model was not verified with.
+ */
+export async function verifyWithTrustRootVerifier(
+  io: Io,
+  model: string,
+  flags: TrustRootVerifyFlags & VerifierFlags,
+  at: Date,
+): Promise<{ result: TrustRootVerification; verifier: BundleVerifier }> {
+  const result = await verifyModelWithTrustRoot(io, model, flags, at);
+  const { verifier, version } = trustRootVerifierFrom(io, flags, at);
+  if (version !== result.trustRoot.version) {
+    throw new VerificationError(
+      'TRUST_ROOT_ROLLBACK',
+      `The trust root changed while verifying (v${result.trustRoot.version}, then v${version})`,
+      { details: { versions: [result.trustRoot.version, version] } },
+    );
+  }
+  return { result, verifier };
 }
 
 /** A signer in one short phrase. */

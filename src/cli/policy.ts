@@ -45,8 +45,8 @@ import {
   verifyStoredAttestations,
   type ListedAttestation,
 } from './attest-require.js';
-import { trustRootVerifierFrom } from './attest-verifier.js';
-import { verifyModelWithTrustRoot, type TrustRootVerifyFlags } from './trust.js';
+import { verifyWithTrustRootVerifier } from './attest-verifier.js';
+import type { TrustRootVerifyFlags } from './trust.js';
 import { trustFrom } from './trust-flags.js';
 import { note, printError, printJson, say, type Io } from './output.js';
 
@@ -363,16 +363,7 @@ export async function trustRootPolicyCommand(
   // Load the policy before hashing: a bad policy file should not cost a multi-GB re-hash.
   const set = loadPolicyDirectory(io, flags.policy);
   const at = new Date();
-  const result = await verifyModelWithTrustRoot(io, model, flags, at);
-  const { verifier, version } = trustRootVerifierFrom(io, flags, at);
-  if (version !== result.trustRoot.version) {
-    // The file changed between the two reads: use nothing checked against another version.
-    throw new VerificationError(
-      'TRUST_ROOT_ROLLBACK',
-      `The trust root changed while verifying (v${result.trustRoot.version}, then v${version})`,
-      { details: { versions: [result.trustRoot.version, version] } },
-    );
-  }
+  const { result, verifier } = await verifyWithTrustRootVerifier(io, model, flags, at);
   const signatures = result.trustRoot.signatures.flatMap((o): SignatureFacts[] => {
     if (!o.ok) return [];
     const claim = verifier.signature(readSmallFile(o.signature, MAX_BUNDLE_BYTES, 'Signature'));
