@@ -1,15 +1,16 @@
 import { createRequire } from 'node:module';
 import type { z } from 'zod';
 import { ValidationError, VerificationError } from '../errors/index.js';
-import { encodeBase64 } from './base64.js';
+import { decodeBase64Strict, encodeBase64 } from './base64.js';
 import {
   BUNDLE_MEDIA_TYPE_V03,
   MAX_BUNDLE_BYTES,
+  MAX_CHAIN_CERTIFICATES,
   MAX_JSON_DEPTH,
   isBundleMediaType,
   type BundleMediaType,
 } from './constants.js';
-import { formatJsonPath, readJsonBytes } from './json-input.js';
+import { formatJsonPath, hasOwnProtoKey, readJsonBytes } from './json-input.js';
 import type * as BundleSchema from './bundle-schema.js';
 
 let schema: typeof BundleSchema | undefined;
@@ -123,6 +124,8 @@ export function bundleFromJSON(bytes: Uint8Array): SigstoreBundle {
     }
   }
   const json = read.value;
+  const quick = quickBundle(json);
+  if (quick !== undefined) return toBundle(quick, json);
   const parsed = bundleSchema().safeParse(json);
   if (!parsed.success) {
     const issues: BundleIssue[] = parsed.error.issues.map((i) => ({
@@ -139,6 +142,163 @@ export function bundleFromJSON(bytes: Uint8Array): SigstoreBundle {
     );
   }
   return toBundle(parsed.data, json);
+}
+
+// ── the schema without zod, for bundles it accepts outright ──────────────────────────────
+// Loading zod costs 70–110 ms of CPU here, in every verification. A well-formed bundle needs
+// none of it: the functions below apply the same rules as bundle-schema.ts and build the same
+// output. Anything they do not accept outright (every error, and a message signature, which
+// `toBundle` refuses) goes through the zod schema, which gives the verdict and the issue list.
+// Loose objects (log entries, timestamps) with a JSON `__proto__` key are left to the schema as
+// well: zod skips or re-parents that key when it copies them. test/envelope/bundle-quick.test.ts
+// holds these functions to the schema's verdicts and outputs.
+
+type Json = Record<string, unknown>;
+
+function isJsonObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Own keys all in `allowed` (a JSON `__proto__` key never is: the schema path handles it). */
+function onlyKeys(value: Json, allowed: readonly string[]): boolean {
+  for (const key of Object.keys(value)) if (!allowed.includes(key)) return false;
+  return true;
+}
+
+const HEX_HINT = /^[0-9a-f]{64}$/;
+
+function quickBase64(value: unknown, nonEmpty: boolean): Buffer | undefined {
+  if (typeof value !== 'string') return undefined;
+  const bytes = decodeBase64Strict(value);
+  return bytes === undefined || (nonEmpty && bytes.length === 0) ? undefined : bytes;
+}
+
+function quickCertificate(value: unknown): { rawBytes: Buffer } | undefined {
+  if (!isJsonObject(value) || !onlyKeys(value, ['rawBytes'])) return undefined;
+  const rawBytes = quickBase64(value.rawBytes, true);
+  return rawBytes === undefined ? undefined : { rawBytes };
+}
+
+type ParsedMaterial = ParsedBundle['verificationMaterial'];
+
+function quickPublicKey(value: unknown): ParsedMaterial['publicKey'] {
+  if (!isJsonObject(value) || !onlyKeys(value, ['hint', 'rawBytes', 'keyDetails'])) {
+    return undefined;
+  }
+  const out: { hint?: string | null; rawBytes?: Buffer; keyDetails?: string } = {};
+  const { hint, rawBytes, keyDetails } = value;
+  if (hint !== undefined) {
+    if (hint !== null && (typeof hint !== 'string' || !HEX_HINT.test(hint))) return undefined;
+    out.hint = hint;
+  }
+  if (rawBytes !== undefined) {
+    const bytes = quickBase64(rawBytes, true);
+    if (bytes === undefined) return undefined;
+    out.rawBytes = bytes;
+  }
+  if (keyDetails !== undefined) {
+    if (typeof keyDetails !== 'string') return undefined;
+    out.keyDetails = keyDetails;
+  }
+  return out;
+}
+
+const MATERIAL_KEYS = [
+  'publicKey',
+  'x509CertificateChain',
+  'certificate',
+  'tlogEntries',
+  'timestampVerificationData',
+];
+
+function quickMaterial(value: unknown): ParsedMaterial | undefined {
+  if (!isJsonObject(value) || !onlyKeys(value, MATERIAL_KEYS)) return undefined;
+  const out: {
+    -readonly [K in keyof ParsedMaterial]: ParsedMaterial[K];
+  } = {};
+  let kinds = 0;
+  if (value.publicKey !== undefined) {
+    out.publicKey = quickPublicKey(value.publicKey);
+    if (out.publicKey === undefined) return undefined;
+    kinds++;
+  }
+  const chain = value.x509CertificateChain;
+  if (chain !== undefined) {
+    if (!isJsonObject(chain) || !onlyKeys(chain, ['certificates'])) return undefined;
+    const certs = chain.certificates;
+    if (!Array.isArray(certs) || certs.length < 1 || certs.length > MAX_CHAIN_CERTIFICATES) {
+      return undefined;
+    }
+    const certificates: { rawBytes: Buffer }[] = [];
+    for (const c of certs) {
+      const cert = quickCertificate(c);
+      if (cert === undefined) return undefined;
+      certificates.push(cert);
+    }
+    out.x509CertificateChain = { certificates };
+    kinds++;
+  }
+  if (value.certificate !== undefined) {
+    out.certificate = quickCertificate(value.certificate);
+    if (out.certificate === undefined) return undefined;
+    kinds++;
+  }
+  if (kinds !== 1) return undefined;
+  const { tlogEntries, timestampVerificationData } = value;
+  if (tlogEntries !== undefined) {
+    if (!Array.isArray(tlogEntries) || tlogEntries.length > 64) return undefined;
+    if (!tlogEntries.every((e) => isJsonObject(e) && !hasOwnProtoKey(e))) return undefined;
+    out.tlogEntries = tlogEntries;
+  }
+  if (timestampVerificationData !== undefined) {
+    if (!isJsonObject(timestampVerificationData) || hasOwnProtoKey(timestampVerificationData)) {
+      return undefined;
+    }
+    out.timestampVerificationData = timestampVerificationData;
+  }
+  return out;
+}
+
+type ParsedEnvelope = NonNullable<ParsedBundle['dsseEnvelope']>;
+
+function quickEnvelope(value: unknown): ParsedEnvelope | undefined {
+  if (!isJsonObject(value) || !onlyKeys(value, ['payload', 'payloadType', 'signatures'])) {
+    return undefined;
+  }
+  const { payloadType, signatures } = value;
+  if (typeof payloadType !== 'string') return undefined;
+  if (!Array.isArray(signatures) || signatures.length < 1 || signatures.length > 16) {
+    return undefined;
+  }
+  const sigs: ParsedEnvelope['signatures'][number][] = [];
+  for (const entry of signatures) {
+    if (!isJsonObject(entry) || !onlyKeys(entry, ['sig', 'keyid'])) return undefined;
+    const sig = quickBase64(entry.sig, true);
+    const keyid = entry.keyid;
+    if (sig === undefined) return undefined;
+    if (keyid === undefined) sigs.push({ sig });
+    else if (keyid === null || typeof keyid === 'string') sigs.push({ sig, keyid });
+    else return undefined;
+  }
+  // Last: the payload is most of a big bundle's bytes.
+  const payload = quickBase64(value.payload, false);
+  return payload === undefined ? undefined : { payload, payloadType, signatures: sigs };
+}
+
+/** bundle-schema.ts's output for `json`, or undefined: then the schema decides. */
+export function quickBundle(json: unknown): ParsedBundle | undefined {
+  if (
+    !isJsonObject(json) ||
+    !onlyKeys(json, ['mediaType', 'verificationMaterial', 'dsseEnvelope'])
+  ) {
+    return undefined;
+  }
+  const { mediaType } = json;
+  if (typeof mediaType !== 'string') return undefined;
+  const verificationMaterial = quickMaterial(json.verificationMaterial);
+  if (verificationMaterial === undefined) return undefined;
+  const dsseEnvelope = quickEnvelope(json.dsseEnvelope);
+  return dsseEnvelope === undefined ? undefined : { mediaType, verificationMaterial, dsseEnvelope };
 }
 
 function toBundle(data: ParsedBundle, json: unknown): SigstoreBundle {

@@ -26,7 +26,7 @@ import {
   OMS_PREDICATE_TYPE,
   OMS_PREDICATE_TYPE_COMPAT,
 } from './constants.js';
-import { formatJsonPath, readJsonBytes } from './json-input.js';
+import { formatJsonPath, hasOwnProtoKey, readJsonBytes } from './json-input.js';
 import { pythonJsonDumps } from './python-json.js';
 import type * as StatementSchema from './statement-schema.js';
 
@@ -163,6 +163,8 @@ export function statementFromPayload(payload: Uint8Array): InTotoStatement {
       { type },
     );
   }
+  const quick = quickStatement(value as Record<string, unknown>);
+  if (quick !== undefined) return inTotoStatement(quick);
   const parsed = statementSchema().safeParse(value);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => ({
@@ -178,6 +180,41 @@ export function statementFromPayload(payload: Uint8Array): InTotoStatement {
     );
   }
   return inTotoStatement(parsed.data);
+}
+
+type StatementShape = Parameters<typeof inTotoStatement>[0];
+
+function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * statement-schema.ts's verdict without loading zod (70–110 ms of every verification here): the
+ * statement's own objects when the schema would accept them as they are, or undefined, and then
+ * the schema decides and reports the issues. Objects with a `__proto__` key are left to the
+ * schema too (zod skips or re-parents them when copying). Held to the schema's verdicts and
+ * output by test/envelope/bundle-quick.test.ts.
+ */
+export function quickStatement(value: Record<string, unknown>): StatementShape | undefined {
+  const { _type: type, subject, predicateType, predicate } = value;
+  if (typeof type !== 'string' || typeof predicateType !== 'string') return undefined;
+  if (hasOwnProtoKey(value)) return undefined;
+  if (predicate !== undefined && (!isJsonObject(predicate) || hasOwnProtoKey(predicate))) {
+    return undefined;
+  }
+  if (!Array.isArray(subject) || subject.length > 100_000) return undefined;
+  for (const s of subject as unknown[]) {
+    if (!isJsonObject(s) || hasOwnProtoKey(s)) return undefined;
+    if (s.name !== undefined && typeof s.name !== 'string') return undefined;
+    const digest = s.digest;
+    if (!isJsonObject(digest) || hasOwnProtoKey(digest)) return undefined;
+    for (const key of Object.keys(digest)) if (typeof digest[key] !== 'string') return undefined;
+  }
+  return {
+    subject: subject as StatementShape['subject'],
+    predicateType,
+    predicate,
+  };
 }
 
 /** The statement's fields, once their shape is known (checked, or Cairn's own). */

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { PassThrough } from 'node:stream';
@@ -132,18 +133,6 @@ void describe('cli entry: the digest fast path', () => {
 
   void it('`cairn keygen` and `cairn sign` load no zod and no other command', (t) => {
     // zod (~75 ms to load) is only for parsing untrusted input; signing never needs it.
-    const hook = `export async function load(url, context, next) {
-      if (url.includes('/dist/src/') || url.includes('/node_modules/')) process.stderr.write('LOADED ' + url + '\\n');
-      return next(url, context);
-    }`;
-    // Lazy loads go through createRequire, which the hook above does not see in Node 20.
-    const register = `import Module, { register } from 'node:module';
-      register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)});
-      const original = Module.prototype.require;
-      Module.prototype.require = function (id) {
-        process.stderr.write('LOADED require:' + id + '\\n');
-        return original.call(this, id);
-      };`;
     const model = copyKeyedModel(t);
     const keyed = join(repoRoot, 'test', 'fixtures', 'oms-keyed');
     for (const args of [
@@ -158,26 +147,13 @@ void describe('cli entry: the digest fast path', () => {
         join(model, '..', 'fresh.sig'),
       ],
     ]) {
-      const res = spawnSync(
-        process.execPath,
-        [
-          '--import',
-          `data:text/javascript,${encodeURIComponent(register)}`,
-          join(repoRoot, 'bin', 'cairn.js'),
-          ...args,
-        ],
-        { encoding: 'utf8' },
-      );
-      assert.equal(res.status, 0, res.stderr);
-      const loaded = [...res.stderr.matchAll(/LOADED (\S+)/g)].map((m) => m[1]!);
+      const { status, stderr, loaded } = modulesLoaded(args);
+      assert.equal(status, 0, stderr);
       assert.ok(
         loaded.some((u) => u.includes('/dist/src/keys/')),
         loaded.join(' '),
       );
-      const zod = loaded.filter(
-        (u) => u.includes('/node_modules/zod/') || /zod|-schema\.js/.test(u),
-      );
-      assert.deepEqual(zod, [], `${args[0]} imported zod`);
+      assert.deepEqual(zodModules(loaded), [], `${args[0]} imported zod`);
       const domains = new Set(
         loaded.flatMap((u) => [...u.matchAll(/\/dist\/src\/([^/]+)\//g)].map((m) => m[1])),
       );
@@ -192,4 +168,79 @@ void describe('cli entry: the digest fast path', () => {
       );
     }
   });
+
+  void it('`cairn verify` of a well-formed bundle loads no zod; a bad one still gets its issues', (t) => {
+    // The bundle and statement schemas' zod-free fast paths (envelope/bundle.ts) take every
+    // well-formed bundle; zod is loaded only to describe what is wrong with a bad one.
+    const model = copyKeyedModel(t);
+    const keyed = join(repoRoot, 'test', 'fixtures', 'oms-keyed');
+    const verify = (signature: string) =>
+      modulesLoaded([
+        'verify',
+        model,
+        '--signature',
+        signature,
+        '--public-key',
+        join(keyed, 'p256.pub.pem'),
+        '--json',
+      ]);
+    const good = verify(join(keyed, 'model.sig'));
+    assert.equal(good.status, 0, good.stderr);
+    assert.ok(
+      good.loaded.some((u) => u.includes('/dist/src/verify/')),
+      good.loaded.join(' '),
+    );
+    assert.deepEqual(zodModules(good.loaded), [], 'verify imported zod');
+
+    const bad = JSON.parse(readFileSync(join(keyed, 'model.sig'), 'utf8')) as {
+      dsseEnvelope: { signatures: { keyid: unknown }[] };
+    };
+    bad.dsseEnvelope.signatures[0]!.keyid = 7;
+    const badPath = join(model, '..', 'bad.sig');
+    writeFileSync(badPath, JSON.stringify(bad));
+    const refused = verify(badPath);
+    assert.notEqual(refused.status, 0);
+    const error = (JSON.parse(refused.stdout) as { error: { code: string; details: unknown } })
+      .error;
+    assert.equal(error.code, 'BUNDLE_INVALID', refused.stdout);
+    assert.match(JSON.stringify(error.details), /dsseEnvelope\.signatures\[0\]\.keyid/);
+    assert.notDeepEqual(zodModules(refused.loaded), [], 'the issues come from the zod schema');
+  });
 });
+
+/** Runs the CLI with hooks that print every module it loads (ESM imports and `require`s). */
+function modulesLoaded(args: readonly string[]): {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  loaded: string[];
+} {
+  const hook = `export async function load(url, context, next) {
+    if (url.includes('/dist/src/') || url.includes('/node_modules/')) process.stderr.write('LOADED ' + url + '\\n');
+    return next(url, context);
+  }`;
+  // Lazy loads go through createRequire, which the hook above does not see in Node 20.
+  const register = `import Module, { register } from 'node:module';
+    register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)});
+    const original = Module.prototype.require;
+    Module.prototype.require = function (id) {
+      process.stderr.write('LOADED require:' + id + '\\n');
+      return original.call(this, id);
+    };`;
+  const res = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      `data:text/javascript,${encodeURIComponent(register)}`,
+      join(repoRoot, 'bin', 'cairn.js'),
+      ...args,
+    ],
+    { encoding: 'utf8' },
+  );
+  const loaded = [...res.stderr.matchAll(/LOADED (\S+)/g)].map((m) => m[1]!);
+  return { status: res.status, stdout: res.stdout, stderr: res.stderr, loaded };
+}
+
+function zodModules(loaded: readonly string[]): string[] {
+  return loaded.filter((u) => u.includes('/node_modules/zod/') || /zod|-schema\.js/.test(u));
+}
