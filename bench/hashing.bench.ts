@@ -596,6 +596,11 @@ async function main(): Promise<void> {
         check: (c) => c.wall <= 0.25,
       });
     }
+    const ver = await prepared(tiny, () => median('cairn verify', () => cairn.verify(tiny, [])));
+    record('one-file model: verify', 'node -e 0', node, ver, 4096, {
+      minRatio: 0,
+      text: 'report only',
+    });
   }
 
   const outDir = join(REPO, 'bench', 'out');
