@@ -150,7 +150,7 @@ export function bundleFromJSON(bytes: Uint8Array): SigstoreBundle {
 // output. Anything they do not accept outright (every error, and a message signature, which
 // `toBundle` refuses) goes through the zod schema, which gives the verdict and the issue list.
 // Loose objects (log entries, timestamps) with a JSON `__proto__` key are left to the schema as
-// well: zod skips or re-parents that key when it copies them. test/envelope/bundle-quick.test.ts
+// well: zod drops that key (unchecked) when it copies them. test/envelope/bundle-quick.test.ts
 // holds these functions to the schema's verdicts and outputs.
 
 type Json = Record<string, unknown>;

@@ -98,7 +98,7 @@ export function readJsonBytes(bytes: Uint8Array, limits: JsonLimits): JsonReadRe
 
 /**
  * An own `__proto__` key, which `JSON.parse` makes from `{"__proto__": …}`: schema libraries
- * that copy objects key by key (zod) skip it or turn it into the copy's prototype.
+ * that copy objects key by key (zod) leave it out of the copy, unchecked.
  */
 export function hasOwnProtoKey(value: object): boolean {
   return Object.prototype.hasOwnProperty.call(value, '__proto__');

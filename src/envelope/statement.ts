@@ -192,7 +192,7 @@ function isJsonObject(value: unknown): value is Record<string, unknown> {
  * statement-schema.ts's verdict without loading zod (70–110 ms of every verification here): the
  * statement's own objects when the schema would accept them as they are, or undefined, and then
  * the schema decides and reports the issues. Objects with a `__proto__` key are left to the
- * schema too (zod skips or re-parents them when copying). Held to the schema's verdicts and
+ * schema too (zod leaves that key out, unchecked, when copying). Held to the schema's verdicts and
  * output by test/envelope/bundle-quick.test.ts.
  */
 export function quickStatement(value: Record<string, unknown>): StatementShape | undefined {

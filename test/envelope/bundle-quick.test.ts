@@ -372,7 +372,7 @@ function parsed(text: string): Record<string, unknown> {
 void test('a `__proto__` key in an object zod would copy leaves the verdict to the schema', () => {
   const subject = '[{"name":"m","digest":{"sha256":"ab"}}]';
   for (const text of [
-    // zod's copy of the statement would take `predicate` from this prototype.
+    // zod leaves the key out of its copy (unchecked); the fast path defers to it.
     `{"_type":"t","subject":${subject},"predicateType":"p","__proto__":{"predicate":{"a":1}}}`,
     `{"_type":"t","subject":${subject},"predicateType":"p","predicate":{"__proto__":{"x":1}}}`,
     `{"_type":"t","subject":[{"name":"m","digest":{"sha256":"ab","__proto__":null}}],"predicateType":"p"}`,
