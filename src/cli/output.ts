@@ -80,6 +80,13 @@ export function progressReporter(
 ): { onProgress?: (p: HashProgress) => void; stop: () => void } {
   if (!enabled || io.stderr.isTTY !== true) return { stop: () => undefined };
   let bar: CliProgress.SingleBar | undefined;
+  // Not `{total}`/`{value}`: cli-progress fills those itself (with bytes) over any payload.
+  const payload = (p: HashProgress) => ({
+    doneMiB: mebibytes(p.bytesDone),
+    totalMiB: mebibytes(p.bytesTotal),
+    files: p.filesDone,
+    filesTotal: p.filesTotal,
+  });
   return {
     onProgress: (p) => {
       // Small models finish before a bar would help; start one only for real work.
@@ -90,20 +97,23 @@ export function progressReporter(
         bar = new cliProgress.SingleBar(
           {
             stream: io.stderr,
-            format: `${label} [{bar}] {percentage}% | {done}/{total} MiB | {files}/{filesTotal} files | ETA {eta_formatted}`,
+            format: `${label} [{bar}] {percentage}% | {doneMiB}/{totalMiB} MiB | {files}/{filesTotal} files | ETA {eta_formatted}`,
             hideCursor: true,
           },
           cliProgress.Presets.shades_classic,
         );
-        bar.start(p.bytesTotal, 0);
+        bar.start(p.bytesTotal, p.bytesDone, payload(p));
+        return;
       }
-      bar.update(p.bytesDone, {
-        done: Math.round(p.bytesDone / 1048576),
-        total: Math.round(p.bytesTotal / 1048576),
-        files: p.filesDone,
-        filesTotal: p.filesTotal,
-      });
+      // The walk may still be finding files: the total grows until it is over.
+      if (p.bytesTotal !== bar.getTotal()) bar.setTotal(p.bytesTotal);
+      bar.update(p.bytesDone, payload(p));
     },
     stop: () => bar?.stop(),
   };
+}
+
+/** Whole MiB for progress displays. */
+export function mebibytes(bytes: number): number {
+  return Math.round(bytes / 1048576);
 }

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type * as CliProgress from 'cli-progress';
-import type { Io } from './output.js';
+import { mebibytes, type Io } from './output.js';
 
 /**
  * Runs `task` over `items` with at most `limit` in flight; the first failure stops new tasks
@@ -49,18 +49,19 @@ export function transferProgress(
   const bar = new cliProgress.SingleBar(
     {
       stream: io.stderr,
-      format: `${label} [{bar}] {percentage}% | {done}/{total} MiB | ETA {eta_formatted}`,
+      // Not `{total}`/`{value}`: cli-progress fills those itself (with bytes) over any payload.
+      format: `${label} [{bar}] {percentage}% | {doneMiB}/{totalMiB} MiB | ETA {eta_formatted}`,
       hideCursor: true,
     },
     cliProgress.Presets.shades_classic,
   );
-  const total = Math.round(totalBytes / 1048576);
+  const totalMiB = mebibytes(totalBytes);
   let done = 0;
-  bar.start(totalBytes, 0, { done: 0, total });
+  bar.start(totalBytes, 0, { doneMiB: 0, totalMiB });
   return {
     add: (bytes) => {
       done += bytes;
-      bar.update(done, { done: Math.round(done / 1048576), total });
+      bar.update(done, { doneMiB: mebibytes(done), totalMiB });
     },
     stop: () => bar.stop(),
   };
