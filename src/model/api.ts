@@ -261,11 +261,23 @@ export async function inspectSignature(signaturePath: string): Promise<BundleCla
   return inspectBundle(bytes);
 }
 
+/** Names per kind in a mismatch's one-line message; `details` (and the CLI's lines) hold all. */
+const MESSAGE_NAMES = 3;
+
 function modelMismatch(modelName: string, diff: ManifestDiff): VerificationError {
   const parts: string[] = [];
-  if (diff.extra.length > 0) parts.push(`extra: ${diff.extra.join(', ')}`);
-  if (diff.missing.length > 0) parts.push(`missing: ${diff.missing.join(', ')}`);
-  if (diff.changed.length > 0) parts.push(`changed: ${diff.changed.map((c) => c.name).join(', ')}`);
+  const part = (kind: string, count: number, first: readonly string[]): void => {
+    if (count === 0) return;
+    const more = count - first.length;
+    parts.push(`${kind}: ${first.join(', ')}${more > 0 ? ` and ${more} more` : ''}`);
+  };
+  part('extra', diff.extra.length, diff.extra.slice(0, MESSAGE_NAMES));
+  part('missing', diff.missing.length, diff.missing.slice(0, MESSAGE_NAMES));
+  part(
+    'changed',
+    diff.changed.length,
+    diff.changed.slice(0, MESSAGE_NAMES).map((c) => c.name),
+  );
   return new VerificationError(
     'MODEL_MISMATCH',
     `Model '${modelName}' does not match its signature (${parts.join('; ')})`,
