@@ -137,7 +137,8 @@ export async function signCommand(io: Io, model: string, flags: SignFlags): Prom
         signer: signerSummary(signer),
       });
     } else {
-      say(io, `Signed ${result.manifest.resources.length} resources: ${result.digest}`);
+      const count = result.manifest.resources.length;
+      say(io, `Signed ${count} resource${count === 1 ? '' : 's'}: ${result.digest}`);
       say(io, `Signature written to ${result.signaturePath}`);
     }
     return 0;

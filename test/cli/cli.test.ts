@@ -176,6 +176,8 @@ describe('cairn keygen / sign / verify round trips', () => {
     const sign = await runCli(['sign', file, '--private-key', join(dir, 'k.pem'), '--json']);
     assert.equal(sign.code, 0, sign.stderr);
     assert.equal(sign.json<{ signature: string }>().signature, `${file}.sig`);
+    const human = await runCli(['sign', file, '--private-key', join(dir, 'k.pem'), '--force']);
+    assert.match(human.stdout, /^Signed 1 resource: sha256:[0-9a-f]{64}$/m);
     const verify = await runCli(['verify', file, '--public-key', join(dir, 'k.pem.pub')]);
     assert.equal(verify.code, 0, verify.stderr);
     flipByte(file, 100);
