@@ -39,10 +39,10 @@ void test('a mismatch names every file in details and at most three per kind in 
       assert.deepEqual(d.extra, ['new.txt']);
       assert.deepEqual(d.missing, ['f25.txt', 'f26.txt']);
       assert.equal(d.changed.length, 25);
-      assert.equal(
-        err.message,
-        "Model 'model' does not match its signature (extra: new.txt; missing: f25.txt, f26.txt; changed: f00.txt, f01.txt, f02.txt and 22 more)",
-      );
+      // The message: three names per kind at most, then a count.
+      assert.match(err.message, /extra: new\.txt; missing: f25\.txt, f26\.txt; /);
+      assert.match(err.message, /changed: f00\.txt, f01\.txt, f02\.txt and 22 more\)$/);
+      assert.doesNotMatch(err.message, /f03\.txt/);
       return true;
     },
   );
