@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { decodeBase64Strict } from './base64.js';
-import { MAX_CHAIN_CERTIFICATES } from './constants.js';
+import { MAX_CHAIN_CERTIFICATES, MAX_DSSE_SIGNATURES, MAX_TLOG_ENTRIES } from './constants.js';
 
 /**
  * The zod schema of bundle.ts, in a module of its own so that signing (which only writes
@@ -38,7 +38,7 @@ const verificationMaterialSchema = z
       }),
     ),
     certificate: z.optional(certificateSchema),
-    tlogEntries: z.optional(z.array(z.looseObject({})).max(64)),
+    tlogEntries: z.optional(z.array(z.looseObject({})).max(MAX_TLOG_ENTRIES)),
     timestampVerificationData: z.optional(z.looseObject({})),
   })
   .superRefine((vm, ctx) => {
@@ -67,7 +67,7 @@ const dsseEnvelopeSchema = z.strictObject({
       }),
     )
     .min(1)
-    .max(16),
+    .max(MAX_DSSE_SIGNATURES),
 });
 
 export const bundleSchema = z.strictObject({

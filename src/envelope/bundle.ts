@@ -6,7 +6,9 @@ import {
   BUNDLE_MEDIA_TYPE_V03,
   MAX_BUNDLE_BYTES,
   MAX_CHAIN_CERTIFICATES,
+  MAX_DSSE_SIGNATURES,
   MAX_JSON_DEPTH,
+  MAX_TLOG_ENTRIES,
   isBundleMediaType,
   type BundleMediaType,
 } from './constants.js';
@@ -246,7 +248,7 @@ function quickMaterial(value: unknown): ParsedMaterial | undefined {
   if (kinds !== 1) return undefined;
   const { tlogEntries, timestampVerificationData } = value;
   if (tlogEntries !== undefined) {
-    if (!Array.isArray(tlogEntries) || tlogEntries.length > 64) return undefined;
+    if (!Array.isArray(tlogEntries) || tlogEntries.length > MAX_TLOG_ENTRIES) return undefined;
     if (!tlogEntries.every((e) => isJsonObject(e) && !hasOwnProtoKey(e))) return undefined;
     out.tlogEntries = tlogEntries;
   }
@@ -267,7 +269,11 @@ function quickEnvelope(value: unknown): ParsedEnvelope | undefined {
   }
   const { payloadType, signatures } = value;
   if (typeof payloadType !== 'string') return undefined;
-  if (!Array.isArray(signatures) || signatures.length < 1 || signatures.length > 16) {
+  if (
+    !Array.isArray(signatures) ||
+    signatures.length < 1 ||
+    signatures.length > MAX_DSSE_SIGNATURES
+  ) {
     return undefined;
   }
   const sigs: ParsedEnvelope['signatures'][number][] = [];

@@ -31,3 +31,9 @@ export const MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
 export const MAX_JSON_DEPTH = 64;
 /** Certificates accepted in one `x509CertificateChain` (leaf + intermediates). */
 export const MAX_CHAIN_CERTIFICATES = 10;
+/** Transparency-log entries accepted in one bundle. */
+export const MAX_TLOG_ENTRIES = 64;
+/** DSSE signatures accepted in one envelope. */
+export const MAX_DSSE_SIGNATURES = 16;
+/** Subjects accepted in one in-toto statement (OMS needs one; v0.1 lists one per file). */
+export const MAX_STATEMENT_SUBJECTS = 100_000;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_STATEMENT_SUBJECTS } from './constants.js';
 
 /**
  * The zod schema of statement.ts, in a module of its own so that signing (which only writes
@@ -16,7 +17,7 @@ export const statementSchema = z.looseObject({
       }),
     )
     // in-toto requires a subject; how many OMS needs is the predicate's rule (SUBJECT_INVALID).
-    .max(100_000),
+    .max(MAX_STATEMENT_SUBJECTS),
   predicateType: z.string(),
   predicate: z.optional(z.looseObject({})),
 });

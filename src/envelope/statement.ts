@@ -23,6 +23,7 @@ import {
   IN_TOTO_STATEMENT_V1,
   MAX_BUNDLE_BYTES,
   MAX_JSON_DEPTH,
+  MAX_STATEMENT_SUBJECTS,
   OMS_PREDICATE_TYPE,
   OMS_PREDICATE_TYPE_COMPAT,
 } from './constants.js';
@@ -202,7 +203,7 @@ export function quickStatement(value: Record<string, unknown>): StatementShape |
   if (predicate !== undefined && (!isJsonObject(predicate) || hasOwnProtoKey(predicate))) {
     return undefined;
   }
-  if (!Array.isArray(subject) || subject.length > 100_000) return undefined;
+  if (!Array.isArray(subject) || subject.length > MAX_STATEMENT_SUBJECTS) return undefined;
   for (const s of subject as unknown[]) {
     if (!isJsonObject(s) || hasOwnProtoKey(s)) return undefined;
     if (s.name !== undefined && typeof s.name !== 'string') return undefined;
