@@ -12,7 +12,7 @@ import {
   isBundleMediaType,
   type BundleMediaType,
 } from './constants.js';
-import { formatJsonPath, hasOwnProtoKey, readJsonBytes } from './json-input.js';
+import { formatJsonPath, hasOwnProtoKey, isJsonObject, readJsonBytes } from './json-input.js';
 import type * as BundleSchema from './bundle-schema.js';
 
 let schema: typeof BundleSchema | undefined;
@@ -156,10 +156,6 @@ export function bundleFromJSON(bytes: Uint8Array): SigstoreBundle {
 // holds these functions to the schema's verdicts and outputs.
 
 type Json = Record<string, unknown>;
-
-function isJsonObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Own keys all in `allowed` (a JSON `__proto__` key never is: the schema path handles it). */
 function onlyKeys(value: Json, allowed: readonly string[]): boolean {

@@ -96,6 +96,11 @@ export function readJsonBytes(bytes: Uint8Array, limits: JsonLimits): JsonReadRe
   }
 }
 
+/** A JSON object: not null, not an array. */
+export function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /**
  * An own `__proto__` key, which `JSON.parse` makes from `{"__proto__": …}`: schema libraries
  * that copy objects key by key (zod) leave it out of the copy, unchecked.

@@ -27,7 +27,7 @@ import {
   OMS_PREDICATE_TYPE,
   OMS_PREDICATE_TYPE_COMPAT,
 } from './constants.js';
-import { formatJsonPath, hasOwnProtoKey, readJsonBytes } from './json-input.js';
+import { formatJsonPath, hasOwnProtoKey, isJsonObject, readJsonBytes } from './json-input.js';
 import { pythonJsonDumps } from './python-json.js';
 import type * as StatementSchema from './statement-schema.js';
 
@@ -185,10 +185,6 @@ export function statementFromPayload(payload: Uint8Array): InTotoStatement {
 
 type StatementShape = Parameters<typeof inTotoStatement>[0];
 
-function isJsonObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /**
  * statement-schema.ts's verdict without loading zod (70–110 ms of every verification here): the
  * statement's own objects when the schema would accept them as they are, or undefined, and then
@@ -336,7 +332,7 @@ function manifestV1(statement: InTotoStatement): SignedManifest {
   const predicate = statement.predicate;
   const serializationValue = predicate?.serialization;
   const resourcesValue = predicate?.resources;
-  if (!isRecord(serializationValue) || !Array.isArray(resourcesValue)) {
+  if (!isJsonObject(serializationValue) || !Array.isArray(resourcesValue)) {
     throw manifestInvalid([
       {
         index: -1,
@@ -414,10 +410,6 @@ function manifestCompat(statement: InTotoStatement): SignedManifest {
   };
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function unsupported(message: string, details: Record<string, unknown>): VerificationError {
   return new VerificationError('SERIALIZATION_UNSUPPORTED', message, { details });
 }
@@ -492,7 +484,7 @@ function readResources(
   const resources: Resource[] = [];
   const indices: number[] = [];
   values.forEach((value, index) => {
-    if (!isRecord(value)) {
+    if (!isJsonObject(value)) {
       problems.push({ index, name: undefined, problem: 'not an object' });
       return;
     }
