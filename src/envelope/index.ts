@@ -25,6 +25,7 @@ export {
   statementFromPayload,
   statementFromOwnPayload,
   manifestFromStatement,
+  packedManifestFromStatement,
 } from './statement.js';
 
 export type { BundleMediaType } from './constants.js';
@@ -37,4 +38,9 @@ export type {
   VerificationMaterialContent,
   WritableBundle,
 } from './bundle.js';
-export type { InTotoStatement, InTotoSubject, SignedManifest } from './statement.js';
+export type {
+  InTotoStatement,
+  InTotoSubject,
+  SignedManifest,
+  PackedSignedManifest,
+} from './statement.js';

@@ -13,8 +13,11 @@ import {
   parseResourceName,
   pathProblem,
   roleForPath,
+  packManifest,
   sortResources,
+  unpackManifest,
   type Manifest,
+  type PackedManifest,
   type Resource,
   type Serialization,
   type ShardRange,
@@ -60,6 +63,11 @@ export interface SignedManifest {
   readonly predicateType: typeof OMS_PREDICATE_TYPE | typeof OMS_PREDICATE_TYPE_COMPAT;
   /** Compatibility paths taken (legacy predicate). */
   readonly warnings: readonly string[];
+}
+
+/** `SignedManifest` with the manifest packed: what verification keeps of a big signature. */
+export interface PackedSignedManifest extends Omit<SignedManifest, 'manifest'> {
+  readonly manifest: PackedManifest;
 }
 
 /** Name the reference gives the model in v0.1 manifests, which carry none. */
@@ -270,11 +278,22 @@ export function statementFromOwnPayload(payload: Uint8Array): InTotoStatement {
  * `Digests/v0.1` statements become a files/sha256 manifest of their per-file subjects.
  */
 export function manifestFromStatement(statement: InTotoStatement): SignedManifest {
+  const signed = packedManifestFromStatement(statement);
+  return { ...signed, manifest: unpackManifest(signed.manifest) };
+}
+
+/**
+ * `manifestFromStatement` with the manifest packed (see `PackedManifest`): the same checks and
+ * errors, without an object or a Buffer per resource.
+ */
+export function packedManifestFromStatement(statement: InTotoStatement): PackedSignedManifest {
   switch (statement.predicateType) {
     case OMS_PREDICATE_TYPE:
       return manifestV1(statement);
-    case OMS_PREDICATE_TYPE_COMPAT:
-      return manifestCompat(statement);
+    case OMS_PREDICATE_TYPE_COMPAT: {
+      const signed = manifestCompat(statement);
+      return { ...signed, manifest: packManifest(signed.manifest) };
+    }
     default:
       // Not a switch over a union: predicateType is an arbitrary string from the payload.
       throw new VerificationError(
@@ -311,7 +330,7 @@ function manifestInvalid(problems: readonly ResourceProblem[]): VerificationErro
   );
 }
 
-function manifestV1(statement: InTotoStatement): SignedManifest {
+function manifestV1(statement: InTotoStatement): PackedSignedManifest {
   if (statement.subject.length !== 1) {
     throw new VerificationError(
       'SUBJECT_INVALID',
@@ -346,7 +365,8 @@ function manifestV1(statement: InTotoStatement): SignedManifest {
   const resources = readResources(resourcesValue, serialization, problems);
   if (problems.length > 0) throw manifestInvalid(problems);
 
-  const computed = rootDigest(resources.map((r) => r.digest)).toString('hex');
+  // The digests lie end to end in listed order: hashing the buffer hashes them one by one.
+  const computed = rootDigest([resources.digests]).toString('hex');
   const claimed = subjectHex.toLowerCase();
   if (computed !== claimed) {
     throw new VerificationError(
@@ -356,7 +376,7 @@ function manifestV1(statement: InTotoStatement): SignedManifest {
     );
   }
   return {
-    manifest: { modelName: subject.name, serialization, resources },
+    manifest: { modelName: subject.name, serialization, ...resources },
     digest: `sha256:${claimed}`,
     subjectName: subject.name,
     predicateType: OMS_PREDICATE_TYPE,
@@ -385,7 +405,11 @@ function manifestCompat(statement: InTotoStatement): SignedManifest {
       }
     }
   });
-  checkUniqueNames(resources, indices, problems);
+  checkUniqueNames(
+    resources.map((r) => r.name),
+    indices,
+    problems,
+  );
   if (problems.length > 0) throw manifestInvalid(problems);
   // v0.1 signs no root digest; compute it over the reference order so it names the same model as
   // a fresh files/sha256 manifest of the same files would.
@@ -472,16 +496,31 @@ function makeResource(
     : { name, path, shard, algorithm, digest, role };
 }
 
+/** The packed resource table of a manifest (`PackedManifest` without its name and serialization). */
+type ResourceTable = Omit<PackedManifest, 'modelName' | 'serialization'>;
+
+/**
+ * Reads and checks the listed resources straight into a packed table: every digest written into
+ * one buffer, a string per resource only for its name (and its path, for shards).
+ */
 function readResources(
   values: readonly unknown[],
   serialization: Serialization,
   problems: ResourceProblem[],
-): Resource[] {
+): ResourceTable {
   const { method, hashType, shardSize } = serialization;
-  const hexLength = digestLength(hashType) * 2;
+  const bytes = digestLength(hashType);
+  const hexLength = bytes * 2;
   const digestPattern = new RegExp(`^[0-9a-fA-F]{${hexLength}}$`);
   const algorithms = acceptedAlgorithms(method, hashType, shardSize);
-  const resources: Resource[] = [];
+  const n = values.length;
+  const names: string[] = [];
+  const paths: Record<number, string> = {};
+  const algorithmIndex = new Uint16Array(n);
+  // A plain Uint8Array (what a worker's copy arrives as), written through a Buffer view.
+  const digests = new Uint8Array(n * bytes);
+  const digestWriter = Buffer.from(digests.buffer);
+  const shards = new Float64Array(2 * n).fill(-1);
   const indices: number[] = [];
   values.forEach((value, index) => {
     if (!isJsonObject(value)) {
@@ -509,7 +548,8 @@ function readResources(
     }
     const bad = pathProblem(path);
     if (bad !== undefined) problems.push({ index, name, problem: bad });
-    if (typeof algorithm !== 'string' || !algorithms.includes(algorithm)) {
+    const algorithmAt = typeof algorithm === 'string' ? algorithms.indexOf(algorithm) : -1;
+    if (algorithmAt === -1) {
       problems.push({
         index,
         name,
@@ -525,17 +565,43 @@ function readResources(
       }
     }
     if (problems.length === before) {
-      resources.push(makeResource(name, path, shard, algorithm as string, digest as string));
+      const at = names.length;
+      names.push(name);
+      if (path !== name) paths[at] = path;
+      algorithmIndex[at] = algorithmAt;
+      digestWriter.write(digest as string, at * bytes, bytes, 'hex');
+      if (shard !== undefined) {
+        shards[2 * at] = shard.start;
+        shards[2 * at + 1] = shard.end;
+      }
       indices.push(index);
     }
   });
-  checkUniqueNames(resources, indices, problems);
+  checkUniqueNames(names, indices, problems);
+  const count = names.length;
+  const pathAt = (i: number): string => paths[i] ?? names[i]!;
   // "." names the model file itself; it cannot sit beside other files.
-  if (resources.some((r) => r.path === '.') && resources.some((r) => r.path !== '.')) {
+  let dot = false;
+  let other = false;
+  for (let i = 0; i < count; i++) {
+    if (pathAt(i) === '.') dot = true;
+    else other = true;
+  }
+  if (dot && other) {
     problems.push({ index: -1, name: '.', problem: '"." (single-file model) beside other files' });
   }
-  if (method === 'shards') checkShardStarts(resources, indices, problems);
-  return resources;
+  if (method === 'shards') checkShardStarts(names, pathAt, shards, indices, problems);
+  const ends = new Uint32Array(count);
+  for (let i = 0; i < count; i++) ends[i] = (i + 1) * bytes;
+  return {
+    names,
+    paths,
+    algorithms,
+    algorithmIndex: algorithmIndex.subarray(0, count),
+    digests: digests.subarray(0, count * bytes),
+    ends,
+    shards: shards.subarray(0, 2 * count),
+  };
 }
 
 /** Plain `<hash>` (spec) or the reference's `<hash>-sharded-<N>` for shards. */
@@ -554,22 +620,22 @@ function acceptedAlgorithms(
 
 /** Exact duplicates and names equal after NFC (look-alike substitution, DESIGN.md §6). */
 function checkUniqueNames(
-  resources: readonly Resource[],
+  names: readonly string[],
   indices: readonly number[],
   problems: ResourceProblem[],
 ): void {
   const seen = new Map<string, string>();
-  resources.forEach((r, i) => {
+  names.forEach((name, i) => {
     const index = indices[i] ?? i;
     // ASCII is its own NFC form; normalising only other names keeps big manifests cheap.
-    const key = ASCII.test(r.name) ? r.name : r.name.normalize('NFC');
+    const key = ASCII.test(name) ? name : name.normalize('NFC');
     const first = seen.get(key);
-    if (first === undefined) seen.set(key, r.name);
-    else if (first === r.name) problems.push({ index, name: r.name, problem: 'duplicate name' });
+    if (first === undefined) seen.set(key, name);
+    else if (first === name) problems.push({ index, name, problem: 'duplicate name' });
     else
       problems.push({
         index,
-        name: r.name,
+        name,
         problem: `equal to ${JSON.stringify(first)} after Unicode normalisation (NFC)`,
       });
   });
@@ -577,16 +643,19 @@ function checkUniqueNames(
 
 /** Two shards of one file starting at the same offset would overlap. */
 function checkShardStarts(
-  resources: readonly Resource[],
+  names: readonly string[],
+  pathAt: (i: number) => string,
+  shards: Float64Array,
   indices: readonly number[],
   problems: ResourceProblem[],
 ): void {
   const starts = new Set<string>();
-  resources.forEach((r, i) => {
+  names.forEach((name, i) => {
     const index = indices[i] ?? i;
-    if (r.shard === undefined) return;
-    const key = `${r.path.normalize('NFC')}\u0000${r.shard.start}`;
-    if (starts.has(key)) problems.push({ index, name: r.name, problem: 'overlaps another shard' });
+    const start = shards[2 * i]!;
+    if (start < 0) return;
+    const key = `${pathAt(i).normalize('NFC')}\u0000${start}`;
+    if (starts.has(key)) problems.push({ index, name, problem: 'overlaps another shard' });
     starts.add(key);
   });
 }

@@ -12,6 +12,13 @@ export {
   roleForPath,
 } from './names.js';
 export { manifestRootDigest, compareManifests } from './compare.js';
+export {
+  packManifest,
+  unpackManifest,
+  packedTransferList,
+  isPackedManifest,
+  manifestPaths,
+} from './packed.js';
 export { walkModel, effectiveIgnorePaths } from './walk.js';
 export { hashModel, DEFAULT_SHARD_SIZE } from './hash-model.js';
 export { RESOURCE_ROLES } from './types.js';
@@ -29,4 +36,5 @@ export type {
   ManifestDiff,
 } from './types.js';
 export type { ResourceKey } from './names.js';
+export type { PackedManifest } from './packed.js';
 export type { WalkedFiles, FileIdentity, WalkOptions, WalkResult } from './walk.js';

@@ -7,11 +7,14 @@ import {
   DEFAULT_SIGNATURE_NAME,
   compareManifests,
   hashModel,
+  isPackedManifest,
+  manifestPaths,
   manifestRootDigest,
   pathProblem,
   type HashProgress,
   type Manifest,
   type ManifestDiff,
+  type PackedManifest,
   type Resource,
   type SerializationMethod,
 } from '../manifest/index.js';
@@ -20,7 +23,7 @@ import type { Signer } from '../keys/index.js';
 // use, so `digestModel` — `cairn digest` — starts without it (~0.07 s of CPU, ~6 MiB here).
 import type { BundleClaims, SignerFacts, VerificationTrust } from '../verify/index.js';
 import { MAX_BUNDLE_BYTES, readSmallFile, writeFileAtomic } from './files.js';
-import { verifySignatureBytes } from './verify-signature.js';
+import { verifySignatureFile } from './verify-signature.js';
 
 /** Options shared by digest, sign and verify: which files are in scope. */
 export interface ModelScopeOptions {
@@ -178,18 +181,15 @@ export async function verifyModel(
   const signaturePath = resolve(options.signaturePath ?? defaultSignaturePath(modelPath));
   // No variable holds the bundle's bytes (megabytes on a big model) across the hashing below;
   // a big bundle is parsed on a worker thread whose heap is gone before the hashing starts.
-  const verified = await verifySignatureBytes(
-    readSmallFile(signaturePath, MAX_BUNDLE_BYTES, 'Signature file'),
-    options.trust,
-  );
+  const verified = await verifySignatureFile(signaturePath, options.trust);
   const signed = verified.manifest;
   const recorded = signed.serialization;
 
   // Only whether the default signature/attestation names are signed matters here; a Set of
   // every signed path would cost megabytes on a big model.
   const signedDefaults = new Set<string>();
-  for (const r of signed.resources) {
-    if ((DEFAULT_EXCLUSIONS as readonly string[]).includes(r.path)) signedDefaults.add(r.path);
+  for (const path of manifestPaths(signed)) {
+    if ((DEFAULT_EXCLUSIONS as readonly string[]).includes(path)) signedDefaults.add(path);
   }
   const scope = hashScope(modelPath, options, signaturePath, {
     recordedIgnorePaths: recorded.ignorePaths,
@@ -202,9 +202,7 @@ export async function verifyModel(
     hashType: recorded.hashType,
     method: recorded.method,
     ...(recorded.shardSize === undefined ? {} : { shardSize: recorded.shardSize }),
-    ...(options.ignoreUnsignedFiles
-      ? { onlyPaths: new Set(signed.resources.map((r) => r.path)) }
-      : {}),
+    ...(options.ignoreUnsignedFiles ? { onlyPaths: new Set(manifestPaths(signed)) } : {}),
   };
   const cache = options.ignoreUnsignedFiles ? undefined : options.manifestCache;
   const actual = await (cache === undefined
@@ -289,15 +287,15 @@ function modelMismatch(modelName: string, diff: ManifestDiff): VerificationError
  * Shard resources are recorded as `<hash>-sharded-<N>` by the reference and as plain `<hash>` by
  * the spec; both name the same computation, so compare them as one.
  */
-function normaliseShardAlgorithms(manifest: Manifest): Manifest {
+function normaliseShardAlgorithms<M extends Manifest | PackedManifest>(manifest: M): M {
   if (manifest.serialization.method !== 'shards') return manifest;
-  return {
-    ...manifest,
-    resources: manifest.resources.map((r) => ({
-      ...r,
-      algorithm: r.algorithm.replace(/-sharded-\d+$/, ''),
-    })),
-  };
+  const plain = (algorithm: string): string => algorithm.replace(/-sharded-\d+$/, '');
+  return isPackedManifest(manifest)
+    ? { ...manifest, algorithms: manifest.algorithms.map(plain) }
+    : {
+        ...manifest,
+        resources: manifest.resources.map((r) => ({ ...r, algorithm: plain(r.algorithm) })),
+      };
 }
 
 function hashingMode(choice: HashingChoice): {

@@ -1,4 +1,4 @@
-export { verifyBundle, verifyStatementBundle } from './verify-bundle.js';
+export { verifyBundle, verifyBundlePacked, verifyStatementBundle } from './verify-bundle.js';
 export { inspectBundle } from './inspect.js';
 export { verifyKeylessBundle } from './keyless.js';
 
@@ -6,6 +6,7 @@ export type {
   VerificationTrust,
   SignerFacts,
   VerifiedSignature,
+  PackedVerifiedSignature,
   VerifiedStatement,
   BundleClaims,
 } from './types.js';

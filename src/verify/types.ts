@@ -2,7 +2,7 @@ import type { KeyObject, X509Certificate } from 'node:crypto';
 import type { ArtifactDigest } from '../digest/index.js';
 import type { InTotoStatement } from '../envelope/index.js';
 import type { KeyType } from '../keys/index.js';
-import type { Manifest } from '../manifest/index.js';
+import type { Manifest, PackedManifest } from '../manifest/index.js';
 
 /** What the verifier is told to trust. */
 export type VerificationTrust =
@@ -55,6 +55,11 @@ export interface VerifiedSignature {
   readonly manifest: Manifest;
   /** Non-fatal notes (legacy formats, compatibility paths taken). */
   readonly warnings: readonly string[];
+}
+
+/** `VerifiedSignature` with the manifest packed (see `PackedManifest`). */
+export interface PackedVerifiedSignature extends Omit<VerifiedSignature, 'manifest'> {
+  readonly manifest: PackedManifest;
 }
 
 /** What a bundle claims, read without verifying anything. */

@@ -4,7 +4,7 @@ import {
   BUNDLE_MEDIA_TYPE_V03,
   IN_TOTO_PAYLOAD_TYPE,
   bundleFromJSON,
-  manifestFromStatement,
+  packedManifestFromStatement,
   pae,
   paeV02Compat,
   statementFromPayload,
@@ -21,9 +21,11 @@ import {
   verifySignature,
   type KeyType,
 } from '../keys/index.js';
+import { unpackManifest } from '../manifest/index.js';
 import { checkSigningUsage, leafNotBefore, verifyCertificatePath } from './certificate-chain.js';
 import { verifyKeylessBundle } from './keyless.js';
 import type {
+  PackedVerifiedSignature,
   SignerFacts,
   VerificationTrust,
   VerifiedSignature,
@@ -39,8 +41,20 @@ import type {
  * digest. The model itself is compared elsewhere.
  */
 export function verifyBundle(bundleBytes: Uint8Array, trust: VerificationTrust): VerifiedSignature {
+  const verified = verifyBundlePacked(bundleBytes, trust);
+  return { ...verified, manifest: unpackManifest(verified.manifest) };
+}
+
+/**
+ * `verifyBundle` returning the manifest packed (see `PackedManifest`): the same checks and
+ * errors, without an object or a Buffer per resource — for signatures of many files.
+ */
+export function verifyBundlePacked(
+  bundleBytes: Uint8Array,
+  trust: VerificationTrust,
+): PackedVerifiedSignature {
   const { signer, statement, warnings } = verifyStatementBundle(bundleBytes, trust);
-  const signed = manifestFromStatement(statement);
+  const signed = packedManifestFromStatement(statement);
   return {
     signer,
     digest: signed.digest,

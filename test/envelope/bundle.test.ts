@@ -219,6 +219,47 @@ void test('junk base64 is refused, not skipped like Python', () => {
   ]);
 });
 
+void test('strict base64 over many slices: one bad character anywhere is refused', () => {
+  // The check re-encodes slice by slice; it must agree with re-encoding the whole text at once,
+  // wherever the bad character falls (first, middle or last slice, on a slice boundary).
+  const bytes = Buffer.alloc(3 * 16 * 1024 * 3 + 2);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7919) % 251;
+  const good = bytes.toString('base64');
+  const wholeCheck = (text: string): boolean =>
+    text.length % 4 === 0 && Buffer.from(text, 'base64').toString('base64') === text;
+  fc.assert(
+    fc.property(
+      fc.nat({ max: good.length - 1 }),
+      fc.constantFrom('-', '_', '=', '\n', ' ', '$', 'A', '/', '+', 'z'),
+      fc.constantFrom('replace', 'insert4', 'delete4'),
+      (at, ch, how) => {
+        const text =
+          how === 'replace'
+            ? good.slice(0, at) + ch + good.slice(at + 1)
+            : how === 'insert4'
+              ? good.slice(0, at) + ch.repeat(4) + good.slice(at)
+              : good.slice(0, at) + good.slice(at + 4);
+        const decoded = decodeBase64Strict(text);
+        assert.equal(
+          decoded !== undefined,
+          wholeCheck(text),
+          `${how} ${JSON.stringify(ch)} @${at}`,
+        );
+        if (decoded !== undefined) assert.equal(decoded.toString('base64'), text);
+      },
+    ),
+    { numRuns: 400 },
+  );
+  for (const at of [0, 65535, 65536, 65537, good.length - 3, good.length - 1]) {
+    assert.equal(
+      decodeBase64Strict(`${good.slice(0, at)}-${good.slice(at + 1)}`),
+      undefined,
+      `@${at}`,
+    );
+  }
+  assert.ok(decodeBase64Strict(good)?.equals(bytes));
+});
+
 void test('unknown fields in security-relevant objects are refused (reference: extra=forbid)', () => {
   for (const change of [
     (d: any) => (d.extra = 1),
