@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type * as CliProgress from 'cli-progress';
 import type { CairnError } from '../errors/index.js';
@@ -15,8 +16,60 @@ export function processIo(): Io {
   return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
 }
 
+/** Top-level arrays at least this long are written a slice at a time (see `printJson`). */
+const SLICED_ARRAY_MIN = 1024;
+const SLICE_ITEMS = 512;
+
+/**
+ * Writes `value` as `JSON.stringify(value, null, 2)` and a newline, byte for byte. Long arrays
+ * directly under a top-level object (a verification's resources, a scan's findings) are written
+ * in slices, so tens of thousands of entries never exist as one string (a 60,000-file result is
+ * ~12 MB of text, held twice while written).
+ */
 export function printJson(io: Io, value: unknown): void {
-  io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  const sliced = isPlainRecord(value)
+    ? Object.keys(value).filter((k) => {
+        const v = value[k];
+        return Array.isArray(v) && v.length >= SLICED_ARRAY_MIN;
+      })
+    : [];
+  if (sliced.length === 0) {
+    io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    return;
+  }
+  const record = value as Record<string, unknown>;
+  // Each long array is stood in for by a string no input can contain (a random marker).
+  const marker = `\u0000cairn-json-slice:${randomUUID()}:`;
+  const shell: Record<string, unknown> = { ...record };
+  sliced.forEach((key, n) => (shell[key] = `${marker}${n}`));
+  const text = JSON.stringify(shell, null, 2);
+  let from = 0;
+  sliced.forEach((key, n) => {
+    const token = JSON.stringify(`${marker}${n}`);
+    const at = text.indexOf(token, from);
+    io.stdout.write(text.slice(from, at));
+    writeArraySlices(io, record[key] as readonly unknown[]);
+    from = at + token.length;
+  });
+  io.stdout.write(`${text.slice(from)}\n`);
+}
+
+/** A non-empty array as `JSON.stringify` lays it out one level deep, a slice at a time. */
+function writeArraySlices(io: Io, items: readonly unknown[]): void {
+  io.stdout.write('[\n');
+  for (let at = 0; at < items.length; at += SLICE_ITEMS) {
+    const slice = JSON.stringify(items.slice(at, at + SLICE_ITEMS), null, 2);
+    // `[\n  a,\n  b\n]` → the items, two spaces deeper. JSON text has no raw newline in strings.
+    const inner = slice.slice(2, -2).replace(/\n/g, '\n  ');
+    io.stdout.write(`${at === 0 ? '' : ',\n'}  ${inner}`);
+  }
+  io.stdout.write('\n  ]');
+}
+
+function isPlainRecord(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return (proto === Object.prototype || proto === null) && !('toJSON' in value);
 }
 
 export function say(io: Io, line: string): void {

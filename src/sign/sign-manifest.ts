@@ -1,7 +1,7 @@
 import { formatArtifactDigest, rootDigest, type ArtifactDigest } from '../digest/index.js';
 import {
   IN_TOTO_PAYLOAD_TYPE,
-  manifestFromStatement,
+  packedManifestFromStatement,
   pae,
   serializeBundle,
   serializeOmsStatement,
@@ -99,7 +99,8 @@ function checkNames(manifest: Manifest): void {
 /** Never sign a statement Cairn itself would refuse to verify. */
 function selfCheck(statement: Buffer): void {
   try {
-    manifestFromStatement(statementFromOwnPayload(statement));
+    // Packed: the same checks, without an object per resource on top of the manifest.
+    packedManifestFromStatement(statementFromOwnPayload(statement));
   } catch (err) {
     if (!isCairnError(err)) throw err;
     throw new InfraError(
