@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { z } from 'zod';
-import { ValidationError, VerificationError } from '../errors/index.js';
+import { InfraError, ValidationError, VerificationError } from '../errors/index.js';
 import { decodeBase64Strict, encodeBase64 } from './base64.js';
 import {
   BUNDLE_MEDIA_TYPE_V03,
@@ -384,14 +385,38 @@ export function serializeBundle(bundle: WritableBundle): Buffer {
       };
       break;
   }
+  // The payload (megabytes for a big model) is base64-encoded straight into the output, a slice
+  // at a time: no whole base64 string, and no JSON text holding it, besides the bytes returned.
+  const marker = `cairn-payload-${randomUUID()}`;
   const doc = {
     mediaType: BUNDLE_MEDIA_TYPE_V03,
     verificationMaterial: { ...content, tlogEntries: [] },
     dsseEnvelope: {
-      payload: encodeBase64(bundle.payload),
+      payload: marker,
       payloadType: bundle.payloadType,
       signatures: [{ sig: encodeBase64(bundle.signature), keyid: '' }],
     },
   };
-  return Buffer.from(JSON.stringify(doc), 'utf8');
+  const [head, tail] = JSON.stringify(doc).split(marker) as [string, string];
+  const payload = Buffer.from(
+    bundle.payload.buffer,
+    bundle.payload.byteOffset,
+    bundle.payload.byteLength,
+  );
+  const headBytes = Buffer.byteLength(head);
+  const out = Buffer.allocUnsafe(
+    headBytes + 4 * Math.ceil(payload.length / 3) + Buffer.byteLength(tail),
+  );
+  let at = out.write(head, 0, 'utf8');
+  for (let from = 0; from < payload.length; from += BASE64_SLICE_BYTES) {
+    at += out.write(payload.toString('base64', from, from + BASE64_SLICE_BYTES), at, 'latin1');
+  }
+  at += out.write(tail, at, 'utf8');
+  if (at !== out.length) {
+    throw new InfraError('INTERNAL', `Bundle serialization wrote ${at} of ${out.length} bytes`);
+  }
+  return out;
 }
+
+/** Payload bytes base64-encoded per slice: a multiple of 3, so no slice but the last is padded. */
+const BASE64_SLICE_BYTES = 3 * 64 * 1024;

@@ -110,6 +110,32 @@ void test('serializeBundle reproduces the reference bytes of model.sig and model
   }
 });
 
+void test('serializeBundle encodes big payloads slice by slice into the same bytes', () => {
+  // Lengths around the 192 KiB slice and its multiples, and every padding case.
+  const slice = 3 * 64 * 1024;
+  for (const length of [0, 1, 2, 3, slice - 1, slice, slice + 1, 2 * slice + 2, 5 * slice + 7]) {
+    const payload = Buffer.alloc(length);
+    for (let i = 0; i < length; i++) payload[i] = (i * 131 + (i >> 9)) % 256;
+    const signature = Buffer.from('signature bytes');
+    const out = serializeBundle({
+      verificationMaterial: { kind: 'publicKey', hint: 'ab'.repeat(32) },
+      payload,
+      payloadType: 'application/vnd.in-toto+json',
+      signature,
+    });
+    const whole = JSON.stringify({
+      mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+      verificationMaterial: { publicKey: { hint: 'ab'.repeat(32) }, tlogEntries: [] },
+      dsseEnvelope: {
+        payload: payload.toString('base64'),
+        payloadType: 'application/vnd.in-toto+json',
+        signatures: [{ sig: signature.toString('base64'), keyid: '' }],
+      },
+    });
+    assert.equal(out.toString('utf8'), whole, `${length} bytes`);
+  }
+});
+
 // ── bad input: each a test ───────────────────────────────────────────────────────────────
 
 void test('truncated JSON → BUNDLE_MALFORMED', () => {
