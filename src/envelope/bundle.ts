@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { z } from 'zod';
-import { InfraError, ValidationError, VerificationError } from '../errors/index.js';
+import { InfraError, UsageError, ValidationError, VerificationError } from '../errors/index.js';
 import { decodeBase64Strict, encodeBase64 } from './base64.js';
 import {
   BUNDLE_MEDIA_TYPE_V03,
@@ -366,6 +366,32 @@ function toBundle(data: ParsedBundle, json: unknown): SigstoreBundle {
   };
 }
 
+/** Length of the standard padded base64 of `bytes` bytes. */
+function base64Length(bytes: number): number {
+  return 4 * Math.ceil(bytes / 3);
+}
+
+/**
+ * Refuses to write a bundle that verification would refuse as too large (MAX_BUNDLE_BYTES): the
+ * statement of a model of some 70,000 files or more does not fit. `size` is the bundle's length.
+ */
+function checkBundleSize(size: number): void {
+  if (size <= MAX_BUNDLE_BYTES) return;
+  throw new UsageError(
+    'SIGNATURE_TOO_LARGE',
+    `The signature would be ${size} bytes; verification accepts at most ${MAX_BUNDLE_BYTES}`,
+    { details: { size, limit: MAX_BUNDLE_BYTES } },
+  );
+}
+
+/**
+ * Fails early, before anything is signed, when a payload of `payloadBytes` cannot fit in a bundle
+ * (its base64 alone is over the limit). `serializeBundle` checks the exact size.
+ */
+export function checkBundlePayloadSize(payloadBytes: number): void {
+  checkBundleSize(base64Length(payloadBytes));
+}
+
 /**
  * The exact bytes the reference writes for key and certificate bundles: compact JSON in a fixed
  * key order, `tlogEntries: []`, `keyid: ""`, standard padded base64, no trailing newline.
@@ -403,10 +429,9 @@ export function serializeBundle(bundle: WritableBundle): Buffer {
     bundle.payload.byteOffset,
     bundle.payload.byteLength,
   );
-  const headBytes = Buffer.byteLength(head);
-  const out = Buffer.allocUnsafe(
-    headBytes + 4 * Math.ceil(payload.length / 3) + Buffer.byteLength(tail),
-  );
+  const size = Buffer.byteLength(head) + base64Length(payload.length) + Buffer.byteLength(tail);
+  checkBundleSize(size);
+  const out = Buffer.allocUnsafe(size);
   let at = out.write(head, 0, 'utf8');
   for (let from = 0; from < payload.length; from += BASE64_SLICE_BYTES) {
     at += out.write(payload.toString('base64', from, from + BASE64_SLICE_BYTES), at, 'latin1');

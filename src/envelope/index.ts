@@ -17,7 +17,7 @@ export { pae, paeV02Compat, pythonBytesRepr } from './pae.js';
 export { decodeBase64Strict, encodeBase64 } from './base64.js';
 export { findExcessiveNesting, readJsonBytes } from './json-input.js';
 export { pythonJsonDumps } from './python-json.js';
-export { bundleFromJSON, serializeBundle } from './bundle.js';
+export { bundleFromJSON, checkBundlePayloadSize, serializeBundle } from './bundle.js';
 export {
   COMPAT_MODEL_NAME,
   orderIgnorePaths,

@@ -63,6 +63,10 @@ export const ERROR_CATALOG = {
     'The model has no files to sign after exclusions.',
     'An empty model cannot be signed (OMS v1.0 §6.1); check --ignore-paths and the model path.',
   ),
+  SIGNATURE_TOO_LARGE: usage(
+    'The signature for this model would be larger than verification accepts (16 MiB).',
+    'The model has too many files for one signature (some 70,000 or more): exclude what it does not need with --ignore-paths, or sign parts of it separately.',
+  ),
   MODEL_SYMLINK: usage(
     'The model contains a symbolic link and symlinks are not allowed.',
     'Replace the link with the file, exclude it with --ignore-paths, or pass --allow-symlinks.',

@@ -1,6 +1,7 @@
 import { formatArtifactDigest, rootDigest, type ArtifactDigest } from '../digest/index.js';
 import {
   IN_TOTO_PAYLOAD_TYPE,
+  checkBundlePayloadSize,
   packedManifestFromStatement,
   pae,
   serializeBundle,
@@ -43,6 +44,8 @@ export async function signManifest(
   const ordered: Manifest = { ...manifest, resources: sortResources(manifest.resources) };
   const subjectName = options.subjectName ?? manifest.modelName;
   const statement = serializeOmsStatement(ordered, subjectName);
+  // Before the signer is asked (an HSM or a signing service logs every signature it makes).
+  checkBundlePayloadSize(statement.length);
   selfCheck(statement);
 
   const signature = await signer.sign(pae(IN_TOTO_PAYLOAD_TYPE, statement));

@@ -136,6 +136,32 @@ void test('serializeBundle encodes big payloads slice by slice into the same byt
   }
 });
 
+void test('serializeBundle refuses a bundle over the size verification accepts, to the byte', () => {
+  const write = (payloadLength: number): Buffer =>
+    serializeBundle({
+      verificationMaterial: { kind: 'publicKey', hint: 'ab'.repeat(32) },
+      payload: Buffer.alloc(payloadLength, 0x41),
+      payloadType: IN_TOTO_PAYLOAD_TYPE,
+      signature: Buffer.alloc(72, 1),
+    });
+  // The envelope around the payload's base64, measured on a small bundle.
+  const overhead = write(3).length - 4;
+  // The biggest payload whose bundle fits (whole base64 quanta): it parses as a bundle.
+  const fits = 3 * Math.floor((MAX_BUNDLE_BYTES - overhead) / 4);
+  const atLimit = write(fits);
+  assert.ok(atLimit.length <= MAX_BUNDLE_BYTES && atLimit.length > MAX_BUNDLE_BYTES - 4);
+  assert.equal(bundleFromJSON(atLimit).dsseEnvelope.payload.length, fits);
+  // One base64 quantum more is over the limit: refused, with the figures, nothing returned.
+  const error = throwsCode(() => write(fits + 1), 'SIGNATURE_TOO_LARGE');
+  assert.deepEqual(error.details, { size: atLimit.length + 4, limit: MAX_BUNDLE_BYTES });
+  // ... where verification would have refused it too.
+  const padding = Buffer.alloc(MAX_BUNDLE_BYTES - atLimit.length + 1, 0x20);
+  assert.throws(
+    () => bundleFromJSON(Buffer.concat([atLimit, padding])),
+    (err: CairnError) => err.code === 'BUNDLE_TOO_LARGE',
+  );
+});
+
 // ── bad input: each a test ───────────────────────────────────────────────────────────────
 
 void test('truncated JSON → BUNDLE_MALFORMED', () => {

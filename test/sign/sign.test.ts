@@ -18,6 +18,7 @@ import {
   loadPrivateKey,
   parseCertificates,
   signatureHashFor,
+  type Signer,
 } from '../../src/keys/index.js';
 import type { Manifest } from '../../src/manifest/index.js';
 import { signManifest } from '../../src/sign/index.js';
@@ -155,6 +156,36 @@ void test('our bundles obey the reference rules, checked independently with node
 void test('an empty manifest is refused (MODEL_EMPTY)', async () => {
   const signer = fileSigner(loadPrivateKey(generateKeyPair('ed25519').privateKeyPem));
   await rejectsCode(signManifest(filesManifest([]), signer), 'MODEL_EMPTY');
+});
+
+void test('a manifest too big for one signature is refused before the signer is asked', async () => {
+  const inner = fileSigner(loadPrivateKey(generateKeyPair('ed25519').privateKeyPem));
+  let signed = 0;
+  const signer: Signer = {
+    ...inner,
+    sign: (data) => {
+      signed++;
+      return inner.sign(data);
+    },
+  };
+  // 60,000 files with 240-character names: a statement of ~20 MB, over 16 MiB once in base64.
+  const digest = createHash('sha256').update('x').digest();
+  const base = filesManifest([['f', 'x']]);
+  const resources = Array.from({ length: 60_000 }, (_, i) => {
+    const path = `${'d'.repeat(200)}/${String(i).padStart(39, '0')}`;
+    return { ...base.resources[0]!, name: path, path, digest };
+  });
+  const error = await rejectsCode(
+    signManifest({ ...base, resources }, signer),
+    'SIGNATURE_TOO_LARGE',
+  );
+  assert.equal(signed, 0);
+  const details = error.details as { size: number; limit: number };
+  assert.equal(details.limit, 16 * 1024 * 1024);
+  assert.ok(details.size > details.limit, JSON.stringify(details));
+  // The same signer signs a small manifest (so the count above means something).
+  await signManifest(filesManifest([['f', 'x']]), signer);
+  assert.equal(signed, 1);
 });
 
 void test('unsafe or colliding names are refused before signing', async () => {
