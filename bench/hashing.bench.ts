@@ -249,6 +249,10 @@ function xargsCommand(model: Model, tool: string): string {
 
 // ── Cairn: the built CLI, or the library stand-in ───────────────────────────────────────
 
+/**
+ * Run as users run `cairn`: the launcher itself (a `/bin/sh` line that execs node with the main
+ * thread's young generation capped), not `node bin/cairn.js`, which skips that line.
+ */
 const CLI = join(REPO, 'bin', 'cairn.js');
 const LIB = join(REPO, 'dist', 'bench', 'lib-runner.js');
 const CEILING = join(REPO, 'dist', 'bench', 'node-ceiling.js');
@@ -256,9 +260,9 @@ const VECTOR = join(REPO, 'test', 'fixtures', 'oms-keyed', 'model');
 const VECTOR_DIGEST = 'sha256:6dbeb2c77258be99a913ec8794367ac31055ba1793c62674942e95c9d323ca3a';
 
 function cliWorks(): boolean {
-  const help = spawnSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' });
+  const help = spawnSync(CLI, ['--help'], { encoding: 'utf8' });
   if (help.status !== 0) return false;
-  const d = spawnSync(process.execPath, [CLI, 'digest', VECTOR, '--json'], { encoding: 'utf8' });
+  const d = spawnSync(CLI, ['digest', VECTOR, '--json'], { encoding: 'utf8' });
   try {
     return d.status === 0 && (JSON.parse(d.stdout) as { digest?: string }).digest === VECTOR_DIGEST;
   } catch {
@@ -283,15 +287,14 @@ function cairnRunner(): Cairn {
   const id = (model: string, extra: readonly string[]) =>
     [model, ...extra].join(' ').replace(/[^A-Za-z0-9]+/g, '_');
   const ensureKey = async () => {
-    if (!existsSync(key)) await run(process.execPath, [CLI, 'keygen', '--out', key, '--force']);
+    if (!existsSync(key)) await run(CLI, ['keygen', '--out', key, '--force']);
   };
   if (useCli) {
     return {
       via: 'cli',
       async sign(model) {
         await ensureKey();
-        return run(process.execPath, [
-          CLI,
+        return run(CLI, [
           'sign',
           model,
           '--private-key',
@@ -302,12 +305,11 @@ function cairnRunner(): Cairn {
           '--force',
         ]);
       },
-      digest: (model, extra) => run(process.execPath, [CLI, 'digest', model, '--json', ...extra]),
+      digest: (model, extra) => run(CLI, ['digest', model, '--json', ...extra]),
       async prepareVerify(model, extra) {
         await ensureKey();
         const sig = join(config.dir, `${id(model, extra)}.sig`);
-        await run(process.execPath, [
-          CLI,
+        await run(CLI, [
           'sign',
           model,
           '--private-key',
@@ -320,8 +322,7 @@ function cairnRunner(): Cairn {
         prepared.set(id(model, extra), sig);
       },
       verify: (model, extra) =>
-        run(process.execPath, [
-          CLI,
+        run(CLI, [
           'verify',
           model,
           '--signature',

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { PassThrough } from 'node:stream';
 import { main as fullMain } from '../../src/cli/index.js';
 import { main } from '../../src/cli/main.js';
-import { copyKeyedModel, repoRoot } from '../helpers.js';
+import { copyKeyedModel, repoRoot, tempDir } from '../helpers.js';
 
 type Main = typeof main;
 
@@ -28,6 +28,40 @@ async function run(entry: Main, args: readonly string[]) {
     stderr: Buffer.concat(chunks.err).toString('utf8'),
   };
 }
+
+void describe('the launcher, bin/cairn.js, run as users run `cairn`', () => {
+  const launcher = join(repoRoot, 'bin', 'cairn.js');
+  // The launcher execs the `node` on PATH: make that the one running the tests.
+  const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` };
+
+  void it("passes every argument through unchanged and returns node's exit code", async (t) => {
+    const dir = tempDir(t);
+    const awkward = join(dir, `a b "c" $HOME 'd' \\ *.txt`);
+    writeFileSync(awkward, 'weights');
+    const res = spawnSync(launcher, ['digest', awkward, '--json'], { encoding: 'utf8', env });
+    assert.equal(res.status, 0, res.stderr);
+    const inProcess = await run(main, ['digest', awkward, '--json']);
+    assert.equal(res.stdout, inProcess.stdout);
+
+    const missing = spawnSync(launcher, ['digest', join(dir, 'no such model')], {
+      encoding: 'utf8',
+      env,
+    });
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /^error\[INPUT_NOT_FOUND\]: .*no such model/m);
+  });
+
+  void it('starts node with the young generation capped', () => {
+    const probe = `process.stderr.write('EXECARGV ' + JSON.stringify(process.execArgv) + '\\n');`;
+    const res = spawnSync(launcher, ['--version'], {
+      encoding: 'utf8',
+      env: { ...env, NODE_OPTIONS: `--import=data:text/javascript,${encodeURIComponent(probe)}` },
+    });
+    assert.equal(res.status, 0, res.stderr);
+    const execArgv = JSON.parse(/^EXECARGV (.*)$/m.exec(res.stderr)![1]!) as string[];
+    assert.ok(execArgv.includes('--max-semi-space-size=2'), res.stderr);
+  });
+});
 
 void describe('cli entry: the digest fast path', () => {
   void it('answers every digest command line exactly as the full program', async (t) => {
