@@ -1,8 +1,9 @@
 /**
- * Re-encoded in slices of this many bytes (a multiple of 3, so every slice but the last encodes
- * without padding and the slices' encodings concatenate to the whole one).
+ * Decoded and re-encoded in slices of this many characters (a multiple of 4, so every slice but
+ * the last decodes to a whole number of 3-byte groups and the slices' encodings concatenate to
+ * the whole one).
  */
-const CHECK_SLICE_BYTES = 3 * 16 * 1024;
+const SLICE_CHARS = 4 * 16 * 1024;
 
 /**
  * Decodes strict standard base64 or returns undefined. Python's `b64decode` silently drops
@@ -12,19 +13,22 @@ const CHECK_SLICE_BYTES = 3 * 16 * 1024;
 export function decodeBase64Strict(text: string): Buffer | undefined {
   // Node's decoder skips junk and accepts base64url and missing padding; re-encoding and comparing
   // refuses all of that in linear time. (A regex over the whole text backtracked on the stack and
-  // overflowed on multi-megabyte payloads.) The re-encoding is compared slice by slice: a whole
-  // second copy of a bundle's payload text would cost as much memory as the text itself.
+  // overflowed on multi-megabyte payloads.) Decoding and the comparison go slice by slice into
+  // the output: Node decodes a whole string through a temporary copy of it, and a second copy of
+  // a bundle's payload text costs as much memory as the text itself.
   if (text.length % 4 !== 0) return undefined;
-  const bytes = Buffer.from(text, 'base64');
-  // Every 3 bytes are 4 characters: a length that does not match means skipped characters.
-  if (Math.ceil(bytes.length / 3) * 4 !== text.length) return undefined;
-  for (let at = 0; at < bytes.length; at += CHECK_SLICE_BYTES) {
-    const end = Math.min(at + CHECK_SLICE_BYTES, bytes.length);
-    const encoded = bytes.toString('base64', at, end);
-    const from = (at / 3) * 4;
-    if (encoded !== text.slice(from, from + encoded.length)) return undefined;
+  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  const out = Buffer.allocUnsafe((text.length / 4) * 3 - padding);
+  let at = 0;
+  for (let from = 0; from < text.length; from += SLICE_CHARS) {
+    const slice = text.slice(from, from + SLICE_CHARS);
+    const written = out.write(slice, at, 'base64');
+    // Skipped characters, padding before the end or non-zero padding bits all re-encode to
+    // something else (or leave the output short, caught below).
+    if (out.toString('base64', at, at + written) !== slice) return undefined;
+    at += written;
   }
-  return bytes;
+  return at === out.length ? out : undefined;
 }
 
 export function encodeBase64(bytes: Uint8Array): string {

@@ -67,8 +67,12 @@ export interface SigstoreBundle {
     readonly timestampVerificationData: Readonly<Record<string, unknown>> | undefined;
   };
   readonly dsseEnvelope: DsseEnvelope;
-  /** The parsed JSON as read, for verifiers that need the whole document (keyless). */
-  readonly json: unknown;
+  /**
+   * The parsed JSON as read but for `dsseEnvelope.payload`, which is set to null (megabytes of
+   * base64 text on a big model; the decoded bytes are in `dsseEnvelope.payload`).
+   * `bundleDocument` gives the whole document, for verifiers that need it (keyless).
+   */
+  readonly jsonWithoutPayload: unknown;
 }
 
 /** What `serializeBundle` writes: the reference's key and certificate layouts. */
@@ -362,7 +366,29 @@ function toBundle(data: ParsedBundle, json: unknown): SigstoreBundle {
       payloadType: env.payloadType,
       signatures: env.signatures.map((s) => ({ sig: s.sig, keyid: s.keyid })),
     },
-    json,
+    jsonWithoutPayload: withoutPayload(json),
+  };
+}
+
+/**
+ * Drops the payload's base64 text from the parsed document (in place: the document is the
+ * parser's own), so nothing holds it besides the decoded bytes.
+ */
+function withoutPayload(json: unknown): unknown {
+  if (isJsonObject(json) && isJsonObject(json.dsseEnvelope)) json.dsseEnvelope.payload = null;
+  return json;
+}
+
+/**
+ * The bundle's whole JSON document as read. The payload text is the decoded payload encoded
+ * again, which is the text read: only canonical base64 is accepted (`decodeBase64Strict`).
+ */
+export function bundleDocument(bundle: SigstoreBundle): unknown {
+  const json = bundle.jsonWithoutPayload;
+  if (!isJsonObject(json) || !isJsonObject(json.dsseEnvelope)) return json;
+  return {
+    ...json,
+    dsseEnvelope: { ...json.dsseEnvelope, payload: encodeBase64(bundle.dsseEnvelope.payload) },
   };
 }
 

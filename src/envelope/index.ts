@@ -13,11 +13,16 @@ export {
   MAX_JSON_DEPTH,
   MAX_CHAIN_CERTIFICATES,
 } from './constants.js';
-export { pae, paeV02Compat, pythonBytesRepr } from './pae.js';
+export { pae, paeParts, paeV02Compat, paeV02CompatParts, pythonBytesRepr } from './pae.js';
 export { decodeBase64Strict, encodeBase64 } from './base64.js';
 export { findExcessiveNesting, readJsonBytes } from './json-input.js';
 export { pythonJsonDumps } from './python-json.js';
-export { bundleFromJSON, checkBundlePayloadSize, serializeBundle } from './bundle.js';
+export {
+  bundleDocument,
+  bundleFromJSON,
+  checkBundlePayloadSize,
+  serializeBundle,
+} from './bundle.js';
 export {
   COMPAT_MODEL_NAME,
   orderIgnorePaths,

@@ -1,4 +1,4 @@
-import { verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { createVerify, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { UsageError } from '../errors/index.js';
 import type { KeyType } from './types.js';
 
@@ -68,25 +68,41 @@ export function verifySignature(
 }
 
 /**
- * ECDSA with SHA-256 whatever the curve. Only for the reference's v0.2 certificate-mode
- * compatibility path, which hashes the legacy pre-image with SHA-256 regardless of curve
- * (`sign_certificate.py`). Named for what it is so nothing uses it by accident.
+ * `verifySignature` over the concatenation of `parts`, hashed one piece at a time for ECDSA, so a
+ * multi-megabyte message (a DSSE pre-image around a big payload) is never copied whole. Ed25519
+ * signs the message itself, not a hash: its pieces are joined first.
+ */
+export function verifySignatureOverParts(
+  publicKey: KeyObject,
+  parts: Iterable<Uint8Array>,
+  signature: Uint8Array,
+): boolean {
+  const keyType = supportedKeyType(publicKey);
+  if (keyType === undefined) return false;
+  return verifyWith(publicKey, keyType, signatureHashFor(keyType), parts, signature);
+}
+
+/**
+ * ECDSA with SHA-256 whatever the curve, over the concatenation of `parts`. Only for the
+ * reference's v0.2 certificate-mode compatibility path, which hashes the legacy pre-image with
+ * SHA-256 regardless of curve (`sign_certificate.py`). Named for what it is so nothing uses it by
+ * accident.
  */
 export function verifyEcdsaSha256ForV02Compat(
   publicKey: KeyObject,
-  data: Uint8Array,
+  parts: Iterable<Uint8Array>,
   signature: Uint8Array,
 ): boolean {
   const keyType = supportedKeyType(publicKey);
   if (keyType === undefined || keyType === 'ed25519') return false;
-  return verifyWith(publicKey, keyType, 'sha256', data, signature);
+  return verifyWith(publicKey, keyType, 'sha256', parts, signature);
 }
 
 function verifyWith(
   publicKey: KeyObject,
   keyType: KeyType,
   hash: SignatureHash | undefined,
-  data: Uint8Array,
+  data: Uint8Array | Iterable<Uint8Array>,
   signature: Uint8Array,
 ): boolean {
   if (publicKey.type === 'secret') return false;
@@ -94,10 +110,20 @@ function verifyWith(
     switch (keyType) {
       case 'ecdsa-p256':
       case 'ecdsa-p384':
-      case 'ecdsa-p521':
-        return cryptoVerify(hash ?? null, data, { key: publicKey, dsaEncoding: 'der' }, signature);
+      case 'ecdsa-p521': {
+        const key = { key: publicKey, dsaEncoding: 'der' } as const;
+        if (data instanceof Uint8Array) return cryptoVerify(hash ?? null, data, key, signature);
+        const verifier = createVerify(hash!);
+        for (const part of data) verifier.update(part);
+        return verifier.verify(key, signature);
+      }
       case 'ed25519':
-        return cryptoVerify(null, data, publicKey, signature);
+        return cryptoVerify(
+          null,
+          data instanceof Uint8Array ? data : Buffer.concat([...data]),
+          publicKey,
+          signature,
+        );
     }
   } catch {
     // OpenSSL throws on some malformed encodings instead of returning false.

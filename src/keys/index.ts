@@ -5,6 +5,7 @@ export {
   signatureHashFor,
   verifySignature,
   verifyEcdsaSha256ForV02Compat,
+  verifySignatureOverParts,
 } from './algorithms.js';
 export {
   generateKeyPair,

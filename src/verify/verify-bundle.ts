@@ -2,11 +2,12 @@ import { X509Certificate, createPublicKey, type KeyObject } from 'node:crypto';
 import { constantTimeEqual } from '../digest/index.js';
 import {
   BUNDLE_MEDIA_TYPE_V03,
+  bundleDocument,
   IN_TOTO_PAYLOAD_TYPE,
   bundleFromJSON,
   packedManifestFromStatement,
-  pae,
-  paeV02Compat,
+  paeParts,
+  paeV02CompatParts,
   statementFromPayload,
   type SigstoreBundle,
   type VerificationMaterialContent,
@@ -18,7 +19,7 @@ import {
   samePublicKey,
   supportedKeyType,
   verifyEcdsaSha256ForV02Compat,
-  verifySignature,
+  verifySignatureOverParts,
   type KeyType,
 } from '../keys/index.js';
 import { unpackManifest } from '../manifest/index.js';
@@ -96,7 +97,7 @@ export function verifyStatementBundle(
         throw materialMismatch('keyless', bundle.verificationMaterial.content);
       }
       const result = verifyKeylessBundle(
-        bundle.json,
+        bundleDocument(bundle),
         { identity: trust.identity, issuer: trust.issuer },
         trust.trustedRoot,
       );
@@ -272,11 +273,13 @@ function verifyEnvelopeSignature(
 ): void {
   const { payload, signatures } = bundle.dsseEnvelope;
   const sig = signatures[0]!.sig;
-  if (verifySignature(key, pae(IN_TOTO_PAYLOAD_TYPE, payload), sig)) return;
-  const compat = paeV02Compat(payload);
+  // In pieces: the pre-images wrap a payload of up to 16 MiB, and the v0.2 one is its Python repr
+  // (up to four times that, built only to be hashed), on the path a bad signature takes.
+  if (verifySignatureOverParts(key, paeParts(IN_TOTO_PAYLOAD_TYPE, payload), sig)) return;
+  const compat = paeV02CompatParts(payload);
   const compatOk =
     mode === 'key'
-      ? supportedKeyType(key) !== 'ed25519' && verifySignature(key, compat, sig)
+      ? supportedKeyType(key) !== 'ed25519' && verifySignatureOverParts(key, compat, sig)
       : verifyEcdsaSha256ForV02Compat(key, compat, sig);
   if (compatOk) {
     warnings.push(

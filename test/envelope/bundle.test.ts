@@ -1,12 +1,14 @@
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment -- these tests edit raw bundle JSON on purpose */
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import {
   BUNDLE_MEDIA_TYPE_V03,
   IN_TOTO_PAYLOAD_TYPE,
   MAX_BUNDLE_BYTES,
+  bundleDocument,
   bundleFromJSON,
   decodeBase64Strict,
   serializeBundle,
@@ -134,6 +136,31 @@ void test('serializeBundle encodes big payloads slice by slice into the same byt
     });
     assert.equal(out.toString('utf8'), whole, `${length} bytes`);
   }
+});
+
+void test('a read bundle keeps its document without the payload text; bundleDocument restores it', (t) => {
+  const files = [keyed('model.sig'), keyed('model.cert.sig')];
+  const shared = sharedOrSkip(t);
+  if (shared !== undefined) {
+    const upstream = ['vectors', 'oms-upstream'];
+    for (const dir of readdirSync(join(shared, ...upstream)).filter((n) => n.startsWith('v'))) {
+      files.push(readShared(shared, ...upstream, dir, 'model.sig'));
+    }
+  }
+  let read = 0;
+  for (const bytes of files) {
+    let bundle;
+    try {
+      bundle = bundleFromJSON(bytes);
+    } catch {
+      continue; // negative vectors
+    }
+    read++;
+    const doc = bundle.jsonWithoutPayload as { dsseEnvelope: { payload: unknown } };
+    assert.equal(doc.dsseEnvelope.payload, null);
+    assert.deepEqual(bundleDocument(bundle), JSON.parse(bytes.toString('utf8')));
+  }
+  assert.ok(read >= (shared === undefined ? 2 : 14), `${read} bundles read`);
 });
 
 void test('serializeBundle refuses a bundle over the size verification accepts, to the byte', () => {
@@ -302,6 +329,12 @@ void test('strict base64 over many slices: one bad character anywhere is refused
     ),
     { numRuns: 400 },
   );
+  // Padding that ends a slice but not the text: each slice alone is valid base64.
+  for (const at of [65532, 2 * 65536 - 4]) {
+    const padded = `${good.slice(0, at)}QQ==${good.slice(at + 4)}`;
+    assert.equal(decodeBase64Strict(padded), undefined, `padding @${at}`);
+    assert.equal(wholeCheck(padded), false);
+  }
   for (const at of [0, 65535, 65536, 65537, good.length - 3, good.length - 1]) {
     assert.equal(
       decodeBase64Strict(`${good.slice(0, at)}-${good.slice(at + 1)}`),

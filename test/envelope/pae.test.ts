@@ -4,7 +4,9 @@ import fc from 'fast-check';
 import {
   IN_TOTO_PAYLOAD_TYPE,
   pae,
+  paeParts,
   paeV02Compat,
+  paeV02CompatParts,
   pythonBytesRepr,
 } from '../../src/envelope/index.js';
 
@@ -61,6 +63,33 @@ void test('pythonBytesRepr is printable ASCII and round-trips (property)', () =>
       assert.deepEqual(unrepr(r), Buffer.from(bytes));
     }),
   );
+});
+
+void test('pythonBytesRepr over many pieces: the same as escaping byte by byte', () => {
+  // Past the 64 KiB pieces the repr is built in; the quote choice looks at the whole input.
+  const perByte = (bytes: Uint8Array): string => {
+    const quote = bytes.includes(0x27) && !bytes.includes(0x22) ? '"' : "'";
+    let out = `b${quote}`;
+    for (const b of bytes) {
+      const c = String.fromCharCode(b);
+      if (c === quote || c === '\\') out += `\\${c}`;
+      else if (b === 9 || b === 10 || b === 13) out += { 9: '\\t', 10: '\\n', 13: '\\r' }[b];
+      else if (b < 0x20 || b >= 0x7f) out += `\\x${b.toString(16).padStart(2, '0')}`;
+      else out += c;
+    }
+    return `${out}${quote}`;
+  };
+  const big = Buffer.alloc(3 * 64 * 1024 + 5);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 7919 + (i >> 11)) % 256;
+  assert.equal(pythonBytesRepr(big), perByte(big));
+  const quoted = Buffer.from(big.map((b) => (b === 0x22 ? 0x27 : b))); // a ' and no ": "…" quoting
+  assert.equal(pythonBytesRepr(quoted), perByte(quoted));
+  assert.ok(pythonBytesRepr(quoted).startsWith('b"'));
+  const parts = [...paeV02CompatParts(big)];
+  assert.ok(parts.length > 4);
+  assert.ok(Buffer.concat(parts).equals(paeV02Compat(big)));
+  assert.ok(Buffer.concat(paeParts('t', big)).equals(pae('t', big)));
+  assert.equal(paeParts('t', big).at(-1), big, 'the payload itself, not a copy');
 });
 
 void test('pae follows DSSE v1 (spec example and byte lengths)', () => {

@@ -15,6 +15,7 @@ import {
   loadPrivateKey,
   signatureHashFor,
   verifyEcdsaSha256ForV02Compat,
+  verifySignatureOverParts,
   verifySignature,
 } from '../../src/keys/index.js';
 import { throwsCode } from '../envelope/fixtures.js';
@@ -98,6 +99,29 @@ void test('signatures verify with node:crypto using the curve hash; deterministi
   }
 });
 
+void test('verifySignatureOverParts agrees with verifySignature wherever the message is cut', async () => {
+  const data = Buffer.alloc(100_000);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 31 + (i >> 8)) % 256;
+  for (const type of KEY_TYPES) {
+    const signer = fileSigner(loadPrivateKey(generateKeyPair(type).privateKeyPem));
+    const sig = await signer.sign(data);
+    const other = Buffer.from(data);
+    other[77_777]! ^= 1;
+    for (const cuts of [[], [0], [1, 2], [50_000], [3, 65_536, 99_999], [100_000]]) {
+      const parts = [0, ...cuts, data.length]
+        .slice(1)
+        .map((end, i, ends) => data.subarray(i === 0 ? 0 : ends[i - 1], end));
+      assert.ok(
+        verifySignatureOverParts(signer.publicKey, parts, sig),
+        `${type} ${cuts.join(',')}`,
+      );
+      const otherParts = parts.map((p) => other.subarray(p.byteOffset, p.byteOffset + p.length));
+      assert.equal(verifySignatureOverParts(signer.publicKey, otherParts, sig), false);
+    }
+    assert.equal(verifySignatureOverParts(signer.publicKey, [data], Buffer.alloc(9)), false);
+  }
+});
+
 void test('verifySignature: algorithm fixed by the key; garbage never throws', () => {
   const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' });
   const data = Buffer.from('x');
@@ -105,7 +129,7 @@ void test('verifySignature: algorithm fixed by the key; garbage never throws', (
   // A P-384 signature made with SHA-256 does not verify through the allow-list...
   assert.equal(verifySignature(publicKey, data, sha256Sig), false);
   // ...only through the explicitly named v0.2 compatibility path.
-  assert.equal(verifyEcdsaSha256ForV02Compat(publicKey, data, sha256Sig), true);
+  assert.equal(verifyEcdsaSha256ForV02Compat(publicKey, [data], sha256Sig), true);
   for (const junk of [Buffer.alloc(0), Buffer.from([0x30]), Buffer.alloc(200, 0xff)]) {
     assert.equal(verifySignature(publicKey, data, junk), false);
   }
