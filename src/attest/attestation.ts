@@ -1,7 +1,7 @@
 import { constantTimeEqual, type ArtifactDigest } from '../digest/index.js';
 import {
   IN_TOTO_PAYLOAD_TYPE,
-  pae,
+  paeParts,
   serializeBundle,
   statementFromPayload,
   type WritableBundle,
@@ -47,7 +47,7 @@ export async function signAttestation(statement: Buffer, signer: Signer): Promis
       },
     );
   }
-  const signature = await signer.sign(pae(IN_TOTO_PAYLOAD_TYPE, statement));
+  const signature = await signer.sign(paeParts(IN_TOTO_PAYLOAD_TYPE, statement));
   const material: WritableBundle['verificationMaterial'] =
     signer.certificateChain === undefined
       ? { kind: 'publicKey', hint: publicKeyHint(signer.publicKey) }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import {
   digestLength,
@@ -120,17 +121,38 @@ export function serializeOmsStatement(manifest: Manifest, subjectName: string): 
       },
     ],
     predicateType: OMS_PREDICATE_TYPE,
-    predicate: {
-      serialization,
-      resources: manifest.resources.map((r) => ({
-        name: r.name,
-        algorithm: r.algorithm,
-        digest: r.digest.toString('hex'),
-      })),
-    },
+    predicate: { serialization, resources: [] as unknown[] },
   };
-  return Buffer.from(pythonJsonDumps(statement), 'utf8');
+  const resources = manifest.resources;
+  if (resources.length === 0) return Buffer.from(pythonJsonDumps(statement), 'ascii');
+  // The resources (tens of megabytes of objects and text for a big model) are written a slice at
+  // a time between the rest of the document's two halves, in the same bytes as the whole
+  // document dumped at once: no object per resource, no whole text, only the bytes returned.
+  const marker = `cairn-resources-${randomUUID()}`;
+  statement.predicate.resources = [marker];
+  const halves = pythonJsonDumps(statement).split(`"${marker}"`);
+  if (halves.length !== 2) {
+    throw new InfraError('INTERNAL', 'The statement skeleton did not split around its resources');
+  }
+  const pieces: Buffer[] = [Buffer.from(halves[0]!, 'ascii')];
+  for (let from = 0; from < resources.length; from += RESOURCES_PER_SLICE) {
+    const slice = resources.slice(from, from + RESOURCES_PER_SLICE).map((r) => ({
+      name: r.name,
+      algorithm: r.algorithm,
+      digest: r.digest.toString('hex'),
+    }));
+    // `[\n  {…},\n  {…}\n]` at the top level; inside the document the items sit four spaces
+    // deeper, after the marker's own indentation, and slices are joined like items.
+    const text = pythonJsonDumps(slice);
+    const items = text.slice(4, -2).replaceAll('\n', '\n    ');
+    pieces.push(Buffer.from(from === 0 ? items : `,\n      ${items}`, 'ascii'));
+  }
+  pieces.push(Buffer.from(halves[1]!, 'ascii'));
+  return Buffer.concat(pieces);
 }
+
+/** Resources written per slice by `serializeOmsStatement` (about 150 KB of text). */
+const RESOURCES_PER_SLICE = 1024;
 
 // ── reading ─────────────────────────────────────────────────────────────────────────────
 

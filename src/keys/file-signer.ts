@@ -1,8 +1,8 @@
-import { sign as cryptoSign, type KeyObject, type X509Certificate } from 'node:crypto';
+import { createHash, sign as cryptoSign, type KeyObject, type X509Certificate } from 'node:crypto';
 import { InfraError, UsageError } from '../errors/index.js';
-import { keyTypeOf, verifySignature } from './algorithms.js';
+import { keyTypeOf, signatureHashFor, verifySignatureOverParts } from './algorithms.js';
 import { publicKeyOf, samePublicKey, type LoadedPrivateKey } from './key-material.js';
-import type { KeyType, Signer } from './types.js';
+import { signInputParts, type KeyType, type SignInput, type Signer } from './types.js';
 
 export interface FileSignerOptions {
   /** Certificate mode: the signing certificate first, then intermediates. */
@@ -49,9 +49,10 @@ export function fileSigner(
   const signer: Signer = {
     keyType,
     publicKey,
-    sign: async (data: Uint8Array): Promise<Buffer> => {
-      const signature = await rawSign(data);
-      if (!verifySignature(publicKey, data, signature)) {
+    sign: async (data: SignInput): Promise<Buffer> => {
+      const parts = signInputParts(data);
+      const signature = await rawSign(parts);
+      if (!verifySignatureOverParts(publicKey, parts, signature)) {
         throw new InfraError('INTERNAL', 'A fresh signature failed its own verification');
       }
       return signature;
@@ -60,16 +61,27 @@ export function fileSigner(
   return chain === undefined ? signer : { ...signer, certificateChain: [...chain] };
 }
 
-function signerFor(keyType: KeyType, key: KeyObject): (data: Uint8Array) => Promise<Buffer> {
+function signerFor(
+  keyType: KeyType,
+  key: KeyObject,
+): (parts: readonly Uint8Array[]) => Promise<Buffer> {
   switch (keyType) {
     case 'ecdsa-p256':
     case 'ecdsa-p384':
     case 'ecdsa-p521': {
       const scalar = scalarOf(key, keyType);
-      return async (data) => ecdsaSign(await nobleCurve(keyType), scalar, data);
+      const hash = signatureHashFor(keyType)!;
+      return async (parts) => {
+        const digest = createHash(hash);
+        for (const part of parts) digest.update(part);
+        return ecdsaSign(await nobleCurve(keyType), scalar, digest.digest());
+      };
     }
     case 'ed25519':
-      return (data) => Promise.resolve(cryptoSign(null, data, key));
+      return (parts) =>
+        Promise.resolve(
+          cryptoSign(null, parts.length === 1 ? parts[0]! : Buffer.concat(parts), key),
+        );
   }
 }
 
@@ -107,11 +119,15 @@ interface NobleEcdsa {
   ): Uint8Array;
 }
 
-function ecdsaSign(curve: NobleEcdsa, scalar: Uint8Array, data: Uint8Array): Buffer {
-  // noble v2 hashes with the curve's hash when prehash is true (SHA-256/384/512 for
-  // P-256/384/521) and uses the same hash in HMAC-DRBG for k, exactly as RFC 6979 describes.
+/**
+ * ECDSA over a message digest made with the curve's hash (SHA-256/384/512 for P-256/384/521):
+ * RFC 6979 derives k from that digest (h1 = H(m)), and noble's HMAC-DRBG uses the curve's hash
+ * too, so this is exactly noble's `prehash: true` over the message, without the message in one
+ * piece (the RFC 6979 vectors in the tests hold it to that).
+ */
+function ecdsaSign(curve: NobleEcdsa, scalar: Uint8Array, digest: Uint8Array): Buffer {
   return Buffer.from(
-    curve.sign(data, scalar, { prehash: true, lowS: false, format: 'der', extraEntropy: false }),
+    curve.sign(digest, scalar, { prehash: false, lowS: false, format: 'der', extraEntropy: false }),
   );
 }
 

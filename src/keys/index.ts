@@ -33,7 +33,7 @@ export {
   loadEmbeddedSigstoreTrustedRoot,
 } from './sigstore-trust.js';
 
-export type { KeyType, Signer } from './types.js';
+export type { KeyType, SignInput, Signer } from './types.js';
 export type { SignatureHash } from './algorithms.js';
 export type { GeneratedKeyPair, LoadedPrivateKey } from './key-material.js';
 export type { CertificateUsage } from './certificates.js';

@@ -3,10 +3,10 @@ import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as Pkcs11js from 'pkcs11js';
 import { InfraError, UsageError, type CairnError } from '../errors/index.js';
-import { signatureHashFor, verifySignature } from './algorithms.js';
+import { signatureHashFor, verifySignatureOverParts } from './algorithms.js';
 import { DerError, TAG, decodeOid, readWhole } from './der.js';
 import { parsePkcs11Uri, type Pkcs11Uri } from './pkcs11-uri.js';
-import type { KeyType, Signer } from './types.js';
+import { signInputParts, type KeyType, type SignInput, type Signer } from './types.js';
 
 /** Environment variable holding the token PIN when the URI has no pin-source. */
 export const PKCS11_PIN_ENV = 'CAIRN_PKCS11_PIN';
@@ -554,11 +554,19 @@ export function pkcs11Signer(uri: string | Pkcs11Uri, options: Pkcs11Options): P
   let closed = false;
   let queue: Promise<unknown> = Promise.resolve();
 
-  const signOnce = async (data: Uint8Array): Promise<Buffer> => {
+  const signOnce = async (data: SignInput): Promise<Buffer> => {
     if (closed) {
       throw new InfraError('PKCS11_TOKEN_UNAVAILABLE', 'The PKCS#11 signer has been closed');
     }
-    const input = hash === undefined ? Buffer.from(data) : createHash(hash).update(data).digest();
+    const parts = signInputParts(data);
+    let input: Buffer;
+    if (hash === undefined) {
+      input = Buffer.concat(parts); // Ed25519 (CKM_EDDSA) signs the message itself
+    } else {
+      const digest = createHash(hash);
+      for (const part of parts) digest.update(part);
+      input = digest.digest();
+    }
     let raw: Buffer;
     try {
       t.module.p11.C_SignInit(t.session, { mechanism }, privateKey);
@@ -567,7 +575,7 @@ export function pkcs11Signer(uri: string | Pkcs11Uri, options: Pkcs11Options): P
       throw tokenError(err, 'signing');
     }
     const signature = hash === undefined ? raw : ecdsaRawToDer(raw, FIELD_BYTES[keyType]);
-    if (!verifySignature(publicKey, data, signature)) {
+    if (!verifySignatureOverParts(publicKey, parts, signature)) {
       throw new InfraError('PKCS11_OPERATION_FAILED', 'A token signature failed verification', {
         hint: 'The token may be faulty or the public key object does not belong to the private key.',
       });
@@ -582,7 +590,7 @@ export function pkcs11Signer(uri: string | Pkcs11Uri, options: Pkcs11Options): P
     token: t.token,
     keyLabel: labelValue,
     keyId: parsed.id?.toString('hex'),
-    sign: (data: Uint8Array): Promise<Buffer> => {
+    sign: (data: SignInput): Promise<Buffer> => {
       const next = queue.then(
         () => signOnce(data),
         () => signOnce(data),

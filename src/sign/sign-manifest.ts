@@ -3,7 +3,7 @@ import {
   IN_TOTO_PAYLOAD_TYPE,
   checkBundlePayloadSize,
   packedManifestFromStatement,
-  pae,
+  paeParts,
   serializeBundle,
   serializeOmsStatement,
   statementFromOwnPayload,
@@ -48,7 +48,7 @@ export async function signManifest(
   checkBundlePayloadSize(statement.length);
   selfCheck(statement);
 
-  const signature = await signer.sign(pae(IN_TOTO_PAYLOAD_TYPE, statement));
+  const signature = await signer.sign(paeParts(IN_TOTO_PAYLOAD_TYPE, statement));
   const material: WritableBundle['verificationMaterial'] =
     signer.certificateChain === undefined
       ? { kind: 'publicKey', hint: publicKeyHint(signer.publicKey) }

@@ -73,6 +73,63 @@ function modelManifest(hash: HashAlgorithm): Manifest {
 
 // ── writing ─────────────────────────────────────────────────────────────────────────────
 
+void test('statements are written in slices with the bytes of the whole document dumped at once', () => {
+  // Counts around the 1024-resource slices; names with quotes, controls and non-ASCII.
+  const name = fc.oneof(
+    fc.string({ minLength: 1, maxLength: 12 }),
+    fc.string({ unit: 'binary', minLength: 1, maxLength: 6 }),
+    fc.constantFrom('a"b', 'back\\slash', 'tab\tnl\n', 'mødel', '😀.bin', 'x\u2028y'),
+  );
+  fc.assert(
+    fc.property(
+      fc.constantFrom(1, 2, 1023, 1024, 1025, 2048, 2049, 3001),
+      name,
+      name,
+      fc.constantFrom<HashAlgorithm>('sha256', 'blake3'),
+      (count, subject, stem, hash) => {
+        const resources: Resource[] = Array.from({ length: count }, (_, i) => {
+          const p = `${stem}/${i}`;
+          return {
+            name: p,
+            path: p,
+            role: roleForPath(p),
+            algorithm: hash,
+            digest: hashBytes(hash, Buffer.from(p)),
+            size: i,
+          };
+        });
+        const manifest: Manifest = {
+          modelName: subject,
+          serialization: {
+            method: 'files',
+            hashType: hash,
+            allowSymlinks: false,
+            ignorePaths: [stem],
+          },
+          resources,
+        };
+        const out = serializeOmsStatement(manifest, subject);
+        // JSON.parse keeps the document's key order: dumping it whole is the layout to match.
+        const parsed = JSON.parse(out.toString('ascii')) as Doc;
+        assert.ok(out.equals(Buffer.from(pythonJsonDumps(parsed), 'ascii')), `${count} resources`);
+        assert.deepEqual(
+          parsed.predicate.resources,
+          resources.map((r) => ({
+            name: r.name,
+            algorithm: hash,
+            digest: r.digest.toString('hex'),
+          })),
+        );
+        assert.equal(
+          parsed.subject[0]!.digest.sha256,
+          rootDigest(resources.map((r) => r.digest)).toString('hex'),
+        );
+      },
+    ),
+    { numRuns: 60 },
+  );
+});
+
 void test('statement bytes are identical to the reference payload (files/sha256, from disk)', () => {
   const out = serializeOmsStatement(modelManifest('sha256'), 'model');
   assert.equal(out.toString(), referencePayload.toString());

@@ -188,6 +188,10 @@ describe('PKCS#11 signing with SoftHSM2', () => {
       t.after(() => signer.close());
       assert.equal(signer.keyType, keyType);
       assert.equal(signer.token, TOKEN);
+      // A message in pieces is signed as their concatenation.
+      const pieces = [Buffer.from('DSSEv1 '), Buffer.alloc(0), Buffer.alloc(70_000, 3)];
+      const joined = Buffer.concat(pieces);
+      assert.ok(verifySignature(signer.publicKey, joined, await signer.sign(pieces)));
 
       const dirPath = model(t);
       const signed = await signModel(dirPath, { signer });
