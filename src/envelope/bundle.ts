@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { z } from 'zod';
 import { InfraError, UsageError, ValidationError, VerificationError } from '../errors/index.js';
-import { decodeBase64Strict, encodeBase64 } from './base64.js';
+import { decodeBase64Strict, decodeBase64StrictBytes, encodeBase64 } from './base64.js';
 import {
   BUNDLE_MEDIA_TYPE_V03,
   MAX_BUNDLE_BYTES,
@@ -13,7 +13,13 @@ import {
   isBundleMediaType,
   type BundleMediaType,
 } from './constants.js';
-import { formatJsonPath, hasOwnProtoKey, isJsonObject, readJsonBytes } from './json-input.js';
+import {
+  formatJsonPath,
+  hasOwnProtoKey,
+  isJsonObject,
+  readJsonBytes,
+  readJsonEliding,
+} from './json-input.js';
 import type * as BundleSchema from './bundle-schema.js';
 
 let schema: typeof BundleSchema | undefined;
@@ -105,6 +111,8 @@ export interface BundleIssue {
  * absent/""/null, tlogEntries absent. Message-signature bundles are refused (BUNDLE_INVALID).
  */
 export function bundleFromJSON(bytes: Uint8Array): SigstoreBundle {
+  const elided = bytes.length >= ELIDE_MIN_BYTES ? bundleWithPayloadElided(bytes) : undefined;
+  if (elided !== undefined) return elided;
   const read = readJsonBytes(bytes, { maxBytes: MAX_BUNDLE_BYTES, maxDepth: MAX_JSON_DEPTH });
   if (!read.ok) {
     const f = read.failure;
@@ -149,6 +157,39 @@ export function bundleFromJSON(bytes: Uint8Array): SigstoreBundle {
     );
   }
   return toBundle(parsed.data, json);
+}
+
+/** Bundles from this size on are first read with their payload's text left out. */
+const ELIDE_MIN_BYTES = 256 * 1024;
+
+/**
+ * A big bundle (its base64 payload is nearly all of it) read without the payload as text: the
+ * rest of the document is parsed with a random placeholder in the payload's place, and the
+ * payload is decoded straight from the bytes. Neither the document's text nor the parser's copy
+ * of the payload string is made: megabytes less on a model of many files. Only a bundle the fast
+ * checks accept outright is read this way — the placeholder must land in `dsseEnvelope.payload`
+ * (so the bytes decoded are that value's), the payload must be strict, non-empty base64 — and
+ * it then gives the same bundle as the ordinary path; anything else is left to the ordinary path,
+ * which gives the verdict and its error.
+ */
+function bundleWithPayloadElided(bytes: Uint8Array): SigstoreBundle | undefined {
+  // Unpredictable, so no document can hold it where the payload is expected by design.
+  const placeholder = randomBytes(12).toString('base64');
+  const read = readJsonEliding(
+    bytes,
+    { maxBytes: MAX_BUNDLE_BYTES, maxDepth: MAX_JSON_DEPTH },
+    'payload',
+    placeholder,
+  );
+  if (read === undefined) return undefined;
+  const json = read.value;
+  if (!isJsonObject(json) || !isJsonObject(json.dsseEnvelope)) return undefined;
+  if (json.dsseEnvelope.payload !== placeholder) return undefined;
+  const payload = decodeBase64StrictBytes(read.elided);
+  if (payload === undefined || payload.length === 0) return undefined;
+  const quick = quickBundle(json);
+  if (quick?.dsseEnvelope === undefined) return undefined;
+  return toBundle({ ...quick, dsseEnvelope: { ...quick.dsseEnvelope, payload } }, json);
 }
 
 // ── the schema without zod, for bundles it accepts outright ──────────────────────────────

@@ -14,7 +14,7 @@ export {
   MAX_CHAIN_CERTIFICATES,
 } from './constants.js';
 export { pae, paeParts, paeV02Compat, paeV02CompatParts, pythonBytesRepr } from './pae.js';
-export { decodeBase64Strict, encodeBase64 } from './base64.js';
+export { decodeBase64Strict, decodeBase64StrictBytes, encodeBase64 } from './base64.js';
 export { findExcessiveNesting, readJsonBytes } from './json-input.js';
 export { pythonJsonDumps } from './python-json.js';
 export {

@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 /** Why untrusted JSON bytes were refused before or while parsing. */
 export type JsonReadFailure =
   | { readonly kind: 'too-large'; readonly size: number; readonly limit: number }
@@ -93,6 +94,45 @@ export function readJsonBytes(bytes: Uint8Array, limits: JsonLimits): JsonReadRe
       ok: false,
       failure: { kind: 'syntax', message: err instanceof Error ? err.message : String(err) },
     };
+  }
+}
+
+/**
+ * `readJsonBytes` for a document whose one big string value, under `key`, is left out of the text
+ * that gets parsed: the value's raw bytes are returned beside the document, in which
+ * `placeholder` (a JSON string literal's contents, no escapes) stands where the value was. For
+ * multi-megabyte values (a bundle's base64 payload) this avoids the text of the whole document
+ * and the parser's copy of the value. Undefined whenever the shortcut does not apply — over the
+ * limits, `"key":"` absent or written twice (or with spaces), an escape or a non-ASCII byte in
+ * the value, invalid UTF-8 or JSON — and the caller reads the bytes the ordinary way, which gives
+ * the verdict. Where the placeholder lands in the parsed document is for the caller to check:
+ * a duplicate key, or the key written with escapes, can move the value JSON.parse keeps.
+ */
+export function readJsonEliding(
+  bytes: Uint8Array,
+  limits: JsonLimits,
+  key: string,
+  placeholder: string,
+): { readonly value: unknown; readonly elided: Buffer } | undefined {
+  if (bytes.length > limits.maxBytes || findExcessiveNesting(bytes, limits.maxDepth) >= 0) {
+    return undefined;
+  }
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const name = Buffer.from(JSON.stringify(key));
+  const at = buf.indexOf(name);
+  if (at < 0 || buf.indexOf(name, at + 1) >= 0) return undefined;
+  const start = at + name.length + 2; // past `:"`
+  if (buf[at + name.length] !== 0x3a || buf[at + name.length + 1] !== 0x22) return undefined;
+  const end = buf.indexOf(0x22, start);
+  if (end < 0) return undefined;
+  const elided = buf.subarray(start, end);
+  // No escape, so the bytes between the quotes are the string; ASCII, so UTF-8 whatever it holds.
+  if (elided.includes(0x5c) || !isAscii(elided)) return undefined;
+  try {
+    const text = UTF8.decode(buf.subarray(0, start)) + placeholder + UTF8.decode(buf.subarray(end));
+    return { value: JSON.parse(text) as unknown, elided };
+  } catch {
+    return undefined;
   }
 }
 

@@ -163,6 +163,81 @@ void test('a read bundle keeps its document without the payload text; bundleDocu
   assert.ok(read >= (shared === undefined ? 2 : 14), `${read} bundles read`);
 });
 
+void test('big bundles are read with the payload text left out, with the verdicts of the whole read', () => {
+  // Past 256 KiB the payload is decoded from the bytes and the rest parsed with a placeholder.
+  // Spacing `"payload": "` defeats that shortcut without changing what the JSON means, so every
+  // document must read the same both ways: the same bundle, or the same error code.
+  const payload = Buffer.from(JSON.stringify({ filler: 'x'.repeat(300_000) }));
+  const base = serializeBundle({
+    verificationMaterial: { kind: 'publicKey', hint: 'ab'.repeat(32) },
+    payload,
+    payloadType: IN_TOTO_PAYLOAD_TYPE,
+    signature: Buffer.alloc(70, 7),
+  }).toString('latin1');
+  const b64 = payload.toString('base64');
+  const edits: readonly [string, (text: string) => string][] = [
+    ['as written', (t) => t],
+    [
+      'duplicate payload key after',
+      (t) => t.replace('"payloadType"', '"payload":"QUJD","payloadType"'),
+    ],
+    ['duplicate payload key before', (t) => t.replace('{"payload"', '{"payload":"QUJD","payload"')],
+    [
+      'escaped key after',
+      (t) => t.replace('"payloadType"', '"pay\\u006coad":"QUJD","payloadType"'),
+    ],
+    ['escaped key before', (t) => t.replace('{"payload"', '{"pay\\u006coad":"QUJD","payload"')],
+    ['escape inside the payload', (t) => t.replace(b64.slice(0, 8), `${b64.slice(0, 7)}\\/`)],
+    [
+      'an escape that means the same character',
+      (t) =>
+        t.replace(`"payload":"${b64[0]!}`, `"payload":"\\u00${b64.charCodeAt(0).toString(16)}`),
+    ],
+    ['non-ASCII inside the payload', (t) => t.replace(b64.slice(0, 4), 'é' + b64.slice(1, 4))],
+    ['newline inside the payload', (t) => t.replace(b64.slice(0, 4), `\n${b64.slice(1, 4)}`)],
+    // Blank space after the document keeps it past 256 KiB without changing what it means.
+    ['empty payload', (t) => `${t.replace(b64, '')}${' '.repeat(300_000)}`],
+    [
+      'payload under another object',
+      (t) =>
+        t
+          .replace('"tlogEntries":[]', `"tlogEntries":[{"payload":"${b64}"}]`)
+          .replace(`{"payload":"${b64}",`, '{'),
+    ],
+    [
+      'payload text a number',
+      (t) => `${t.replace(`"payload":"${b64}"`, '"payload":12')}${' '.repeat(300_000)}`,
+    ],
+    ['byte-order mark', (t) => `\ufeff${t}`],
+    ['truncated', (t) => t.slice(0, -3)],
+    ['trailing garbage', (t) => `${t}x`],
+    ['junk base64', (t) => t.replace(b64.slice(100, 104), '-_-_')],
+    ['unknown top-level key', (t) => t.replace('{"mediaType"', '{"extra":1,"mediaType"')],
+  ];
+  const outcome = (text: string): unknown => {
+    try {
+      const b = bundleFromJSON(Buffer.from(text, 'utf8'));
+      return {
+        payload: b.dsseEnvelope.payload.toString('hex'),
+        rest: { ...b, dsseEnvelope: { ...b.dsseEnvelope, payload: null } },
+      };
+    } catch (err) {
+      return (err as CairnError).code;
+    }
+  };
+  let fast = 0;
+  for (const [what, edit] of edits) {
+    const text = edit(base);
+    assert.ok(text.length > 256 * 1024, what);
+    const spaced = text.replace('"payload":"', '"payload": "');
+    const direct = outcome(text);
+    assert.deepEqual(direct, outcome(spaced), what);
+    if (typeof direct !== 'string') fast++;
+  }
+  assert.equal(typeof outcome(base), 'object', 'the unedited bundle reads');
+  assert.ok(fast >= 4, `${fast} documents read`);
+});
+
 void test('serializeBundle refuses a bundle over the size verification accepts, to the byte', () => {
   const write = (payloadLength: number): Buffer =>
     serializeBundle({
