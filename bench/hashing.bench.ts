@@ -9,8 +9,9 @@
  *
  * Sizes: BENCH_LARGE_FILES (3) × BENCH_LARGE_GIB (2) plus BENCH_LARGE_SMALL (200) small files;
  * BENCH_SMALL_FILES (20000) nested small files of up to BENCH_SMALL_MAX_KIB (256) KiB;
+ * BENCH_MANY_FILES (72000) files of 64 bytes, about as many as one signature can list (memory);
  * BENCH_REPS (3) timed runs per measurement, the median is reported. Flags `--large-files=N`
- * etc. override the variables; `--only=large,small,shard,uncached,startup` picks scenarios.
+ * etc. override the variables; `--only=large,small,shard,uncached,startup,many` picks scenarios.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
@@ -50,10 +51,11 @@ const config = {
   largeSmall: setting('BENCH_LARGE_SMALL', 'large-small', 200),
   smallFiles: setting('BENCH_SMALL_FILES', 'small-files', 20000),
   smallMaxKiB: setting('BENCH_SMALL_MAX_KIB', 'small-max-kib', 256),
+  manyFiles: setting('BENCH_MANY_FILES', 'many-files', 72000),
   reps: Math.max(1, setting('BENCH_REPS', 'reps', 3)),
 };
 const onlyArg = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
-const only = new Set((onlyArg ?? 'large,small,shard,uncached,startup').split(','));
+const only = new Set((onlyArg ?? 'large,small,shard,uncached,startup,many').split(','));
 
 // ── data generation ──────────────────────────────────────────────────────────────────────
 
@@ -144,6 +146,23 @@ function smallModel(): Model {
   });
 }
 
+/**
+ * Files of 64 bytes, 1,000 per folder (`d7/file-00123.json`): with names like these, 72,000 make a
+ * 16.5 MB signature, just under the 16 MiB a signature may have — the most files one signature
+ * can list, so the peak memory of signing and verifying any model Cairn can sign.
+ */
+function manyModel(): Model {
+  const spec = { v: 1, files: config.manyFiles };
+  return ensureModel('many', spec, (dir) => {
+    for (let i = 0; i < config.manyFiles; i++) {
+      const sub = join(dir, `d${Math.floor(i / 1000)}`);
+      if (i % 1000 === 0) mkdirSync(sub, { recursive: true });
+      const name = `file-${String(i % 1000).padStart(5, '0')}.json`;
+      writeFileSync(join(sub, name), createHash('sha256').update(`many:${i}`).digest('hex'));
+    }
+  });
+}
+
 // ── measuring ────────────────────────────────────────────────────────────────────────────
 
 interface Run {
@@ -209,8 +228,11 @@ async function median(label: string, f: () => Promise<Run>): Promise<Run | Failu
   runs.sort((a, b) => a.wall - b.wall);
   const m = runs[Math.floor(runs.length / 2)]!;
   const rss = Math.max(...runs.map((r) => r.maxRssKiB ?? 0));
+  const rssList = runs.map((r) =>
+    r.maxRssKiB === undefined ? '?' : Math.round(r.maxRssKiB / 1024),
+  );
   console.error(
-    `  ${label}: ${runs.map((r) => r.wall.toFixed(2)).join(' ')} s (median ${m.wall.toFixed(2)})`,
+    `  ${label}: ${runs.map((r) => r.wall.toFixed(2)).join(' ')} s (median ${m.wall.toFixed(2)}), peak RSS ${rssList.join(' ')} MiB`,
   );
   return { ...m, maxRssKiB: rss === 0 ? undefined : rss };
 }
@@ -577,6 +599,29 @@ async function main(): Promise<void> {
       minRatio: 0.9,
       text: 'context',
     });
+  }
+
+  if (only.has('many')) {
+    const model = manyModel();
+    const files = listFiles(model.dir).map((f) => f.path);
+    console.error(`many (${model.files} files of 64 bytes), page cache warm:`);
+    warm(files);
+    const ossl = xargsCommand(model, 'openssl dgst -sha256');
+    const ref = await median('openssl', () => run(ossl, [], true));
+    const target = { minRatio: 0, text: 'peak RSS < 128 MiB (speed: context)' };
+    warm(files);
+    const dig = await median('cairn digest', () => cairn.digest(model.dir, []));
+    record('many files: digest', ossl, ref, dig, model.bytes, target);
+    if (cairn.via === 'cli') {
+      warm(files);
+      const sign = await median('cairn sign', () => cairn.sign(model.dir));
+      record('many files: sign', ossl, ref, sign, model.bytes, target);
+    }
+    const ver = await prepared(model.dir, () => {
+      warm(files);
+      return median('cairn verify', () => cairn.verify(model.dir, []));
+    });
+    record('many files: verify --json', ossl, ref, ver, model.bytes, target);
   }
 
   if (only.has('startup')) {

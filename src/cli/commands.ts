@@ -22,13 +22,15 @@ import {
   MAX_KEY_BYTES,
   inspectSignature,
   readSmallFile,
+  resourceChecksBetween,
   signModel,
   verifyModel,
   writeFileAtomic,
+  type ModelVerification,
 } from '../model/index.js';
 import type { SignerFacts } from '../verify/index.js';
 import { PASSPHRASE_ENV, readPassphrase } from './inputs.js';
-import { note, printJson, progressReporter, say, type Io } from './output.js';
+import { JsonArray, note, printJson, progressReporter, say, type Io } from './output.js';
 import { hashing, scope, type HashFlags, type ScopeFlags } from './digest.js';
 
 // ── keygen ──────────────────────────────────────────────────────────────────────────────
@@ -341,7 +343,7 @@ export async function verifyCommand(io: Io, model: string, flags: VerifyFlags): 
       if (flags.json) {
         printJson(io, {
           ok: decision.allowed,
-          ...result,
+          ...verificationJson(result),
           attestations: attestations ?? evidence.attestations.map(listedJson),
           policy: decision,
         });
@@ -352,7 +354,7 @@ export async function verifyCommand(io: Io, model: string, flags: VerifyFlags): 
       return decision.allowed ? 0 : 1;
     }
     if (flags.json) {
-      printJson(io, { ok: true, ...result, attestations });
+      printJson(io, { ok: true, ...verificationJson(result), attestations });
     } else {
       for (const w of result.warnings) note(io, `warning: ${w}`);
       say(io, 'Verification succeeded');
@@ -420,4 +422,22 @@ export async function inspectCommand(
   }
   say(io, 'Run `cairn verify` to check any of it.');
   return 0;
+}
+
+/**
+ * A verification for `--json`, its resources written a slice at a time by `printJson` rather
+ * than built whole (an object per file: megabytes on a model of many files). Same keys, same
+ * order, same JSON.
+ */
+function verificationJson(result: ModelVerification): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(result) as (keyof ModelVerification)[]) {
+    out[key] =
+      key === 'resources'
+        ? new JsonArray(result.resourcesChecked, (from, to) =>
+            resourceChecksBetween(result, from, to),
+          )
+        : result[key];
+  }
+  return out;
 }

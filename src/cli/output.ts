@@ -16,6 +16,28 @@ export function processIo(): Io {
   return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
 }
 
+/** What `printJson` writes a slice at a time: an array, or a `JsonArray`. */
+interface Sliceable {
+  readonly length: number;
+  slice(from: number, to: number): readonly unknown[];
+}
+
+/**
+ * An array for `printJson` that never exists whole: `length` items, made a slice at a time by
+ * `slice` (tens of thousands of result objects are not built for one print). Anything else that
+ * serialises it (`JSON.stringify`) gets the whole array from `toJSON`.
+ */
+export class JsonArray implements Sliceable {
+  constructor(
+    readonly length: number,
+    readonly slice: (from: number, to: number) => readonly unknown[],
+  ) {}
+
+  toJSON(): readonly unknown[] {
+    return this.slice(0, this.length);
+  }
+}
+
 /** Top-level arrays at least this long are written a slice at a time (see `printJson`). */
 const SLICED_ARRAY_MIN = 1024;
 const SLICE_ITEMS = 512;
@@ -30,7 +52,7 @@ export function printJson(io: Io, value: unknown): void {
   const sliced = isPlainRecord(value)
     ? Object.keys(value).filter((k) => {
         const v = value[k];
-        return Array.isArray(v) && v.length >= SLICED_ARRAY_MIN;
+        return (Array.isArray(v) || v instanceof JsonArray) && v.length >= SLICED_ARRAY_MIN;
       })
     : [];
   if (sliced.length === 0) {
@@ -48,14 +70,14 @@ export function printJson(io: Io, value: unknown): void {
     const token = JSON.stringify(`${marker}${n}`);
     const at = text.indexOf(token, from);
     io.stdout.write(text.slice(from, at));
-    writeArraySlices(io, record[key] as readonly unknown[]);
+    writeArraySlices(io, record[key] as Sliceable);
     from = at + token.length;
   });
   io.stdout.write(`${text.slice(from)}\n`);
 }
 
 /** A non-empty array as `JSON.stringify` lays it out one level deep, a slice at a time. */
-function writeArraySlices(io: Io, items: readonly unknown[]): void {
+function writeArraySlices(io: Io, items: Sliceable): void {
   io.stdout.write('[\n');
   for (let at = 0; at < items.length; at += SLICE_ITEMS) {
     const slice = JSON.stringify(items.slice(at, at + SLICE_ITEMS), null, 2);

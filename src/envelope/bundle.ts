@@ -2,7 +2,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { z } from 'zod';
 import { InfraError, UsageError, ValidationError, VerificationError } from '../errors/index.js';
-import { decodeBase64Strict, decodeBase64StrictBytes, encodeBase64 } from './base64.js';
+import {
+  decodeBase64Strict,
+  decodeBase64StrictBytes,
+  decodeBase64StrictInPlace,
+  encodeBase64,
+} from './base64.js';
 import {
   BUNDLE_MEDIA_TYPE_V03,
   MAX_BUNDLE_BYTES,
@@ -103,6 +108,14 @@ export interface BundleIssue {
   readonly message: string;
 }
 
+export interface BundleReadOptions {
+  /**
+   * The caller owns `bytes` and will not read them again: a big bundle's payload may be decoded
+   * over its own base64 text, and `dsseEnvelope.payload` is then a view of `bytes`.
+   */
+  readonly reuseBytes?: boolean;
+}
+
 /**
  * Reads a Sigstore bundle from untrusted bytes (STYLE.md §3): size and nesting limits before
  * parsing (BUNDLE_TOO_LARGE, BUNDLE_TOO_DEEP), JSON syntax (BUNDLE_MALFORMED), then a schema that
@@ -110,8 +123,11 @@ export interface BundleIssue {
  * (MEDIA_TYPE_UNSUPPORTED). Accepts what the reference accepts: hint or legacy rawBytes, keyid
  * absent/""/null, tlogEntries absent. Message-signature bundles are refused (BUNDLE_INVALID).
  */
-export function bundleFromJSON(bytes: Uint8Array): SigstoreBundle {
-  const elided = bytes.length >= ELIDE_MIN_BYTES ? bundleWithPayloadElided(bytes) : undefined;
+export function bundleFromJSON(bytes: Uint8Array, options: BundleReadOptions = {}): SigstoreBundle {
+  const elided =
+    bytes.length >= ELIDE_MIN_BYTES
+      ? bundleWithPayloadElided(bytes, options.reuseBytes ?? false)
+      : undefined;
   if (elided !== undefined) return elided;
   const read = readJsonBytes(bytes, { maxBytes: MAX_BUNDLE_BYTES, maxDepth: MAX_JSON_DEPTH });
   if (!read.ok) {
@@ -172,7 +188,10 @@ const ELIDE_MIN_BYTES = 256 * 1024;
  * it then gives the same bundle as the ordinary path; anything else is left to the ordinary path,
  * which gives the verdict and its error.
  */
-function bundleWithPayloadElided(bytes: Uint8Array): SigstoreBundle | undefined {
+function bundleWithPayloadElided(
+  bytes: Uint8Array,
+  reuseBytes: boolean,
+): SigstoreBundle | undefined {
   // Unpredictable, so no document can hold it where the payload is expected by design.
   const placeholder = randomBytes(12).toString('base64');
   const read = readJsonEliding(
@@ -185,10 +204,14 @@ function bundleWithPayloadElided(bytes: Uint8Array): SigstoreBundle | undefined 
   const json = read.value;
   if (!isJsonObject(json) || !isJsonObject(json.dsseEnvelope)) return undefined;
   if (json.dsseEnvelope.payload !== placeholder) return undefined;
-  const payload = decodeBase64StrictBytes(read.elided);
-  if (payload === undefined || payload.length === 0) return undefined;
   const quick = quickBundle(json);
-  if (quick?.dsseEnvelope === undefined) return undefined;
+  if (quick?.dsseEnvelope === undefined || read.elided.length === 0) return undefined;
+  // Last: decoding in place changes the bytes, after which the ordinary path could not read them
+  // (nothing is written unless the whole payload is strict base64).
+  const payload = reuseBytes
+    ? decodeBase64StrictInPlace(read.elided)
+    : decodeBase64StrictBytes(read.elided);
+  if (payload === undefined) return undefined;
   return toBundle({ ...quick, dsseEnvelope: { ...quick.dsseEnvelope, payload } }, json);
 }
 

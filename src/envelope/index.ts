@@ -14,7 +14,12 @@ export {
   MAX_CHAIN_CERTIFICATES,
 } from './constants.js';
 export { pae, paeParts, paeV02Compat, paeV02CompatParts, pythonBytesRepr } from './pae.js';
-export { decodeBase64Strict, decodeBase64StrictBytes, encodeBase64 } from './base64.js';
+export {
+  decodeBase64Strict,
+  decodeBase64StrictBytes,
+  decodeBase64StrictInPlace,
+  encodeBase64,
+} from './base64.js';
 export { findExcessiveNesting, readJsonBytes } from './json-input.js';
 export { pythonJsonDumps } from './python-json.js';
 export {
@@ -22,6 +27,7 @@ export {
   bundleFromJSON,
   checkBundlePayloadSize,
   serializeBundle,
+  type BundleReadOptions,
 } from './bundle.js';
 export {
   COMPAT_MODEL_NAME,

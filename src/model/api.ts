@@ -165,6 +165,7 @@ export interface ModelVerification {
   readonly predicateType: string;
   readonly serialization: Manifest['serialization'];
   readonly resourcesChecked: number;
+  /** Every resource checked; built on first read (a getter), so a summary costs nothing. */
   readonly resources: readonly ResourceCheck[];
   readonly warnings: readonly string[];
 }
@@ -223,7 +224,8 @@ export async function verifyModel(
   const diff = compareManifests(normaliseShardAlgorithms(signed), normaliseShardAlgorithms(actual));
   if (!diff.ok) throw modelMismatch(actual.modelName, diff);
 
-  return {
+  let checks: readonly ResourceCheck[] | undefined;
+  const verification: ModelVerification = {
     verified: true,
     digest: verified.digest,
     modelName: actual.modelName,
@@ -231,9 +233,33 @@ export async function verifyModel(
     predicateType: verified.predicateType,
     serialization: recorded,
     resourcesChecked: actual.resources.length,
-    resources: resourceChecks(actual.resources),
+    // Built on first read (then kept): an object and a hex string per file, megabytes on a model
+    // of many files, that a caller reporting a summary never reads.
+    get resources(): readonly ResourceCheck[] {
+      return (checks ??= resourceChecks(actual.resources));
+    },
     warnings: verified.warnings,
   };
+  checkedResources.set(verification, actual.resources);
+  return verification;
+}
+
+/** The resources behind each `verifyModel` result, for `resourceChecksBetween`. */
+const checkedResources = new WeakMap<ModelVerification, readonly Resource[]>();
+
+/**
+ * `verification.resources.slice(from, to)` without building the whole list: for writing a
+ * verification of tens of thousands of files a slice at a time.
+ */
+export function resourceChecksBetween(
+  verification: ModelVerification,
+  from: number,
+  to: number,
+): ResourceCheck[] {
+  const resources = checkedResources.get(verification);
+  return resources === undefined
+    ? verification.resources.slice(from, to)
+    : resourceChecks(resources.slice(from, to));
 }
 
 /** The result's per-resource facts, built in one preallocated pass. */

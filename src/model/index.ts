@@ -2,6 +2,7 @@ export {
   defaultSignaturePath,
   digestModel,
   signModel,
+  resourceChecksBetween,
   verifyModel,
   inspectSignature,
   ManifestCache,

@@ -5,6 +5,7 @@ import {
   bundleDocument,
   IN_TOTO_PAYLOAD_TYPE,
   bundleFromJSON,
+  type BundleReadOptions,
   packedManifestFromStatement,
   paeParts,
   paeV02CompatParts,
@@ -53,8 +54,9 @@ export function verifyBundle(bundleBytes: Uint8Array, trust: VerificationTrust):
 export function verifyBundlePacked(
   bundleBytes: Uint8Array,
   trust: VerificationTrust,
+  options: BundleReadOptions = {},
 ): PackedVerifiedSignature {
-  const { signer, statement, warnings } = verifyStatementBundle(bundleBytes, trust);
+  const { signer, statement, warnings } = verifyStatementBundle(bundleBytes, trust, options);
   const signed = packedManifestFromStatement(statement);
   return {
     signer,
@@ -74,8 +76,9 @@ export function verifyBundlePacked(
 export function verifyStatementBundle(
   bundleBytes: Uint8Array,
   trust: VerificationTrust,
+  options: BundleReadOptions = {},
 ): VerifiedStatement {
-  const bundle = bundleFromJSON(bundleBytes);
+  const bundle = bundleFromJSON(bundleBytes, options);
   const warnings: string[] = [];
   let signer: SignerFacts;
   let payload: Buffer;

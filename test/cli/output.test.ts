@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { printJson, type Io } from '../../src/cli/output.js';
+import { JsonArray, printJson, type Io } from '../../src/cli/output.js';
 
 function captured(value: unknown): { text: string; writes: number } {
   const stdout = new PassThrough();
@@ -54,4 +54,23 @@ void test('a 3,000-entry result is not written as one string', () => {
   const small = captured([resources]);
   assert.equal(small.writes, 1);
   assert.equal(captured(new Date(0)).text, `${JSON.stringify(new Date(0))}\n`);
+});
+
+void test('a JsonArray is written as the array it stands for, made a slice at a time', () => {
+  for (const length of [0, 1, 1023, 1024, 1025, 3000]) {
+    const item = (i: number) => ({ name: `d/${i}.bin`, size: i });
+    const whole = Array.from({ length }, (_, i) => item(i));
+    const asked: number[] = [];
+    const lazy = new JsonArray(length, (from, to) => {
+      asked.push(to - from);
+      return whole.slice(from, to);
+    });
+    const out = captured({ ok: true, resources: lazy, after: 1 });
+    assert.equal(
+      out.text,
+      `${JSON.stringify({ ok: true, resources: whole, after: 1 }, null, 2)}\n`,
+    );
+    // Long ones never whole: no slice asked for more than 512 items.
+    if (length >= 1024) assert.ok(Math.max(...asked) <= 512, `${length}: ${asked.join(',')}`);
+  }
 });

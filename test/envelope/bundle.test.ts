@@ -11,6 +11,7 @@ import {
   bundleDocument,
   bundleFromJSON,
   decodeBase64Strict,
+  decodeBase64StrictInPlace,
   serializeBundle,
 } from '../../src/envelope/index.js';
 import { CairnError } from '../../src/errors/index.js';
@@ -214,9 +215,9 @@ void test('big bundles are read with the payload text left out, with the verdict
     ['junk base64', (t) => t.replace(b64.slice(100, 104), '-_-_')],
     ['unknown top-level key', (t) => t.replace('{"mediaType"', '{"extra":1,"mediaType"')],
   ];
-  const outcome = (text: string): unknown => {
+  const outcome = (text: string, reuseBytes = false): unknown => {
     try {
-      const b = bundleFromJSON(Buffer.from(text, 'utf8'));
+      const b = bundleFromJSON(Buffer.from(text, 'utf8'), { reuseBytes });
       return {
         payload: b.dsseEnvelope.payload.toString('hex'),
         rest: { ...b, dsseEnvelope: { ...b.dsseEnvelope, payload: null } },
@@ -232,6 +233,9 @@ void test('big bundles are read with the payload text left out, with the verdict
     const spaced = text.replace('"payload":"', '"payload": "');
     const direct = outcome(text);
     assert.deepEqual(direct, outcome(spaced), what);
+    // Decoding the payload over the caller's bytes changes nothing else, and nothing at all
+    // when the shortcut does not apply (the ordinary path then reads the bytes as they were).
+    assert.deepEqual(outcome(text, true), direct, `${what}, bytes reused`);
     if (typeof direct !== 'string') fast++;
   }
   assert.equal(typeof outcome(base), 'object', 'the unedited bundle reads');
@@ -418,6 +422,40 @@ void test('strict base64 over many slices: one bad character anywhere is refused
     );
   }
   assert.ok(decodeBase64Strict(good)?.equals(bytes));
+});
+
+void test('strict base64 decoded over its own bytes: the same bytes, or nothing written', () => {
+  fc.assert(
+    fc.property(
+      fc.constantFrom(0, 1, 2, 3, 49_151, 49_152, 49_153, 3 * 49_152 + 2),
+      fc.nat(),
+      fc.constantFrom('none', 'junk', 'padding'),
+      (length, seed, damage) => {
+        const bytes = Buffer.alloc(length);
+        for (let i = 0; i < length; i++) bytes[i] = (i * 7919 + seed) % 256;
+        let text = bytes.toString('base64');
+        if (damage !== 'none' && text.length >= 8) {
+          const at = seed % (text.length - 4);
+          text = `${text.slice(0, at)}${damage === 'junk' ? '-' : '='}${text.slice(at + 1)}`;
+        }
+        // Inside a bigger buffer, as the payload sits inside a bundle's bytes.
+        const host = Buffer.from(`{"payload":"${text}"}`, 'latin1');
+        const before = Buffer.from(host);
+        const view = host.subarray(12, 12 + text.length);
+        const decoded = decodeBase64StrictInPlace(view);
+        const expected = decodeBase64Strict(text);
+        if (expected === undefined) {
+          assert.equal(decoded, undefined);
+          assert.ok(host.equals(before), 'nothing written');
+        } else {
+          assert.ok(decoded?.equals(expected));
+          assert.equal(decoded!.buffer, host.buffer, 'decoded over the text');
+          assert.ok(host.subarray(12 + text.length).equals(before.subarray(12 + text.length)));
+        }
+      },
+    ),
+    { numRuns: 200 },
+  );
 });
 
 void test('unknown fields in security-relevant objects are refused (reference: extra=forbid)', () => {

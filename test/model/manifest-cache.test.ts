@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadPublicKey } from '../../src/keys/index.js';
-import { ManifestCache, verifyModel } from '../../src/model/index.js';
+import { ManifestCache, resourceChecksBetween, verifyModel } from '../../src/model/index.js';
 import type { VerificationTrust } from '../../src/verify/index.js';
 import { copyKeyedModel, keyed } from '../helpers.js';
 
@@ -35,6 +35,17 @@ void describe('ManifestCache: several signatures, one pass over the model', () =
     assert.equal(cache.size, 1);
     assert.equal(second.digest, first.digest);
     assert.deepEqual(second.resources, first.resources);
+    // Slices of the resources, built on demand, are the slices of the list.
+    const n = first.resourcesChecked;
+    assert.equal(first.resources.length, n);
+    for (const [from, to] of [
+      [0, n],
+      [1, 3],
+      [n - 1, n + 5],
+      [n, n],
+    ] as const) {
+      assert.deepEqual(resourceChecksBetween(second, from, to), first.resources.slice(from, to));
+    }
     // A bundle that hashes differently (blake3) gets its own pass.
     await verify('model.blake3.sig', 'p256.pub.pem', cache);
     assert.ok(progress > afterFirst);
